@@ -1,1 +1,40 @@
-export {};
+/**
+ * Helpers for tests that talk to the real services started by `scripts/services`.
+ * Addresses come from the environment so CI and developers can move ports.
+ */
+import { randomBytes } from "node:crypto";
+
+/** Kafka bootstrap servers (`KAFKA_BROKERS`, comma-separated; default 127.0.0.1:9092). */
+export function kafkaBrokers(): string[] {
+  return (process.env.KAFKA_BROKERS ?? `127.0.0.1:${process.env.WEIR_KAFKA_PORT ?? "9092"}`)
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** ClickHouse server HTTP URL (`CLICKHOUSE_URL`; default http://127.0.0.1:8123). */
+export function clickhouseUrl(): string {
+  return process.env.CLICKHOUSE_URL ?? `http://127.0.0.1:${process.env.WEIR_CLICKHOUSE_HTTP_PORT ?? "8123"}`;
+}
+
+/** A name unique to this test run, safe for Kafka topics and ClickHouse identifiers. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`;
+}
+
+/** Poll `probe` until it returns a truthy value or `timeoutMs` passes; returns the last value. */
+export async function waitFor<T>(
+  probe: () => Promise<T> | T,
+  { timeoutMs = 30_000, intervalMs = 200, what = "condition" } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    last = await probe();
+    if (last) return last as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export { fixturePath, readFixture } from "./fixtures.js";

@@ -1,0 +1,62 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  createToken,
+  currentRevision,
+  findTokenBySecret,
+  insertLogs,
+  insertPipeline,
+  insertVersion,
+  listPipelines,
+  openDb,
+  queryLogs,
+  updatePipeline,
+} from "./index.js";
+
+const dir = mkdtempSync(join(tmpdir(), "weir-db-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("db", () => {
+  it("migrates once, persists, bumps revisions, pages and prunes logs", () => {
+    const path = join(dir, "weir.db");
+    const db = openDb(path);
+    expect(currentRevision(db)).toBe(0);
+    const a = insertPipeline(db, { name: "a", specJson: "{}" });
+    const b = insertPipeline(db, { name: "b", specJson: "{}" });
+    expect(b.revision).toBe(2);
+    expect(() => insertPipeline(db, { name: "a", specJson: "{}" })).toThrow(/UNIQUE/);
+    const v = insertVersion(db, a.id, {
+      filename: "h.ts",
+      source: "s",
+      code: "c",
+      sourceMap: null,
+      sha256: "x",
+      size: 1,
+    });
+    expect(v?.version).toBe(1);
+    expect(updatePipeline(db, a.id, { desired: "paused" })?.revision).toBe(4);
+    const page1 = listPipelines(db, { limit: 1 });
+    const page2 = listPipelines(db, { limit: 1, after: page1[0] });
+    expect([page1[0]?.name, page2[0]?.name]).toEqual(["a", "b"]);
+    const { secret } = createToken(db, { name: "t", kind: "user" });
+    expect(findTokenBySecret(db, secret)?.kind).toBe("user");
+    const now = Date.now();
+    const rows = Array.from({ length: 30 }, (_, i) => ({
+      pipelineId: a.id,
+      time: now - 30 + i,
+      level: "info",
+      levelRank: 20,
+      message: `m${i}`,
+      source: "handler",
+    }));
+    insertLogs(db, [...rows, { ...rows[0]!, pipelineId: "pl_gone" }], { maxLines: 10, maxAgeMs: 60_000 });
+    const got = queryLogs(db, { pipelineId: a.id, limit: 100 });
+    expect(got.map((r) => r.message)).toEqual(Array.from({ length: 10 }, (_, i) => `m${29 - i}`));
+    db.close();
+    const again = openDb(path);
+    expect(currentRevision(again)).toBe(4);
+    again.close();
+  });
+});

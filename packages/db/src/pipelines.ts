@@ -1,0 +1,147 @@
+/**
+ * Pipelines and their handler versions. Every change that a worker must notice (spec, handler
+ * pointer, pause/resume, delete) bumps the global revision in `meta` and stamps it on the pipeline,
+ * inside the same transaction.
+ */
+import { and, asc, desc, eq, gt, max, or } from "drizzle-orm";
+import { newId } from "./ids.js";
+import type { Db } from "./open.js";
+import { type HandlerVersionRow, handlerVersions, meta, type PipelineRow, pipelines } from "./schema.js";
+
+/** The current global revision. */
+export function currentRevision(db: Db): number {
+  return db.orm.select().from(meta).where(eq(meta.key, "revision")).get()?.value ?? 0;
+}
+
+function bump(db: Db): number {
+  const row = db.sqlite
+    .prepare("UPDATE meta SET value = value + 1 WHERE key = 'revision' RETURNING value")
+    .get() as { value: number };
+  return row.value;
+}
+
+export function getPipeline(db: Db, id: string): PipelineRow | undefined {
+  return db.orm.select().from(pipelines).where(eq(pipelines.id, id)).get();
+}
+
+export function getPipelineByName(db: Db, name: string): PipelineRow | undefined {
+  return db.orm.select().from(pipelines).where(eq(pipelines.name, name)).get();
+}
+
+export function insertPipeline(db: Db, input: { name: string; specJson: string }): PipelineRow {
+  return db.sqlite.transaction(() => {
+    const now = Date.now();
+    const row: PipelineRow = {
+      id: newId("pl"),
+      name: input.name,
+      specJson: input.specJson,
+      desired: "running",
+      currentVersionId: null,
+      revision: bump(db),
+      createdAt: now,
+      updatedAt: now,
+    };
+    db.orm.insert(pipelines).values(row).run();
+    return row;
+  })();
+}
+
+/** Update fields of a pipeline and bump its revision. Returns the new row, or undefined if gone. */
+export function updatePipeline(
+  db: Db,
+  id: string,
+  changes: Partial<Pick<PipelineRow, "name" | "specJson" | "desired" | "currentVersionId">>,
+): PipelineRow | undefined {
+  return db.sqlite.transaction(() => {
+    if (!getPipeline(db, id)) return undefined;
+    db.orm
+      .update(pipelines)
+      .set({ ...changes, revision: bump(db), updatedAt: Date.now() })
+      .where(eq(pipelines.id, id))
+      .run();
+    return getPipeline(db, id);
+  })();
+}
+
+/** Delete a pipeline (versions, logs, reports cascade) and bump the global revision. */
+export function deletePipeline(db: Db, id: string): boolean {
+  return db.sqlite.transaction(() => {
+    const changed = db.orm.delete(pipelines).where(eq(pipelines.id, id)).run().changes > 0;
+    if (changed) bump(db);
+    return changed;
+  })();
+}
+
+/** Keyset page ordered by (created_at, id); `after` is the last row of the previous page. */
+export function listPipelines(
+  db: Db,
+  page: { limit: number; after?: { createdAt: number; id: string } | undefined },
+): PipelineRow[] {
+  const after = page.after;
+  return db.orm
+    .select()
+    .from(pipelines)
+    .where(
+      after
+        ? or(
+            gt(pipelines.createdAt, after.createdAt),
+            and(eq(pipelines.createdAt, after.createdAt), gt(pipelines.id, after.id)),
+          )
+        : undefined,
+    )
+    .orderBy(asc(pipelines.createdAt), asc(pipelines.id))
+    .limit(page.limit)
+    .all();
+}
+
+export function allPipelines(db: Db): PipelineRow[] {
+  return db.orm.select().from(pipelines).orderBy(asc(pipelines.createdAt), asc(pipelines.id)).all();
+}
+
+/** Store a new immutable version and point the pipeline at it, in one transaction. */
+export function insertVersion(
+  db: Db,
+  pipelineId: string,
+  input: Omit<HandlerVersionRow, "id" | "pipelineId" | "version" | "createdAt">,
+): HandlerVersionRow | undefined {
+  return db.sqlite.transaction(() => {
+    if (!getPipeline(db, pipelineId)) return undefined;
+    const last =
+      db.orm
+        .select({ v: max(handlerVersions.version) })
+        .from(handlerVersions)
+        .where(eq(handlerVersions.pipelineId, pipelineId))
+        .get()?.v ?? 0;
+    const row: HandlerVersionRow = {
+      ...input,
+      id: newId("hv"),
+      pipelineId,
+      version: last + 1,
+      createdAt: Date.now(),
+    };
+    db.orm.insert(handlerVersions).values(row).run();
+    updatePipeline(db, pipelineId, { currentVersionId: row.id });
+    return row;
+  })();
+}
+
+export function listVersions(db: Db, pipelineId: string): HandlerVersionRow[] {
+  return db.orm
+    .select()
+    .from(handlerVersions)
+    .where(eq(handlerVersions.pipelineId, pipelineId))
+    .orderBy(desc(handlerVersions.version))
+    .all();
+}
+
+export function getVersion(db: Db, pipelineId: string, version: number): HandlerVersionRow | undefined {
+  return db.orm
+    .select()
+    .from(handlerVersions)
+    .where(and(eq(handlerVersions.pipelineId, pipelineId), eq(handlerVersions.version, version)))
+    .get();
+}
+
+export function getVersionById(db: Db, id: string): HandlerVersionRow | undefined {
+  return db.orm.select().from(handlerVersions).where(eq(handlerVersions.id, id)).get();
+}

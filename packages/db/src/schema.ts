@@ -1,0 +1,99 @@
+/**
+ * Drizzle table definitions mirroring migrations/sqlite. The SQL files are the source of truth for
+ * DDL (numbered, append-only); these definitions only type the queries.
+ */
+import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+export const meta = sqliteTable("meta", {
+  key: text("key").primaryKey(),
+  value: integer("value").notNull(),
+});
+
+export const tokens = sqliteTable("tokens", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  kind: text("kind", { enum: ["admin", "user", "worker"] }).notNull(),
+  hash: text("hash").notNull().unique(),
+  createdAt: integer("created_at").notNull(),
+  lastUsedAt: integer("last_used_at"),
+});
+
+export const pipelines = sqliteTable("pipelines", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  specJson: text("spec_json").notNull(),
+  desired: text("desired", { enum: ["running", "paused"] }).notNull(),
+  currentVersionId: text("current_version_id"),
+  revision: integer("revision").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const handlerVersions = sqliteTable("handler_versions", {
+  id: text("id").primaryKey(),
+  pipelineId: text("pipeline_id").notNull(),
+  version: integer("version").notNull(),
+  filename: text("filename").notNull(),
+  source: text("source").notNull(),
+  code: text("code").notNull(),
+  sourceMap: text("source_map"),
+  sha256: text("sha256").notNull(),
+  size: integer("size").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const logs = sqliteTable("logs", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  pipelineId: text("pipeline_id").notNull(),
+  time: integer("time").notNull(),
+  level: text("level").notNull(),
+  levelRank: integer("level_rank").notNull(),
+  message: text("message").notNull(),
+  fieldsJson: text("fields_json"),
+  source: text("source").notNull(),
+  topic: text("topic"),
+  partition: integer("partition"),
+  offset: text("offset"),
+  handlerVersion: text("handler_version"),
+  workerId: text("worker_id"),
+});
+
+export const workers = sqliteTable("workers", {
+  id: text("id").primaryKey(),
+  startedAt: integer("started_at"),
+  lastSeen: integer("last_seen").notNull(),
+});
+
+export const pipelineReports = sqliteTable(
+  "pipeline_reports",
+  {
+    pipelineId: text("pipeline_id").notNull(),
+    workerId: text("worker_id").notNull(),
+    revision: integer("revision").notNull(),
+    state: text("state").notNull(),
+    lastErrorJson: text("last_error_json"),
+    countersJson: text("counters_json").notNull(),
+    lagJson: text("lag_json").notNull(),
+    handlerVersion: text("handler_version"),
+    reportedAt: integer("reported_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.pipelineId, t.workerId] })],
+);
+
+export const dlqPurges = sqliteTable(
+  "dlq_purges",
+  {
+    pipelineId: text("pipeline_id").notNull(),
+    topic: text("topic").notNull(),
+    partition: integer("partition").notNull(),
+    offset: text("offset").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.pipelineId, t.topic, t.partition] })],
+);
+
+export type TokenRow = typeof tokens.$inferSelect;
+export type PipelineRow = typeof pipelines.$inferSelect;
+export type HandlerVersionRow = typeof handlerVersions.$inferSelect;
+export type LogRow = typeof logs.$inferSelect;
+export type NewLogRow = typeof logs.$inferInsert;
+export type ReportRow = typeof pipelineReports.$inferSelect;

@@ -1,0 +1,62 @@
+/** API tokens. The secret is shown once at creation; only its sha256 is stored. */
+import { createHash, randomBytes } from "node:crypto";
+import { asc, eq } from "drizzle-orm";
+import { newId } from "./ids.js";
+import type { Db } from "./open.js";
+import { type TokenRow, tokens } from "./schema.js";
+
+export type TokenKind = TokenRow["kind"];
+
+/** sha256 hex of a token secret. Tokens are random (not passwords), so a fast hash is enough. */
+export function hashToken(secret: string): string {
+  return createHash("sha256").update(secret, "utf8").digest("hex");
+}
+
+/** A fresh random token secret, `weir_<kind>_<43 base64url chars>`. */
+export function generateTokenSecret(kind: TokenKind): string {
+  return `weir_${kind}_${randomBytes(32).toString("base64url")}`;
+}
+
+/** Store a token; pass `secret` to register a known value (bootstrap from the environment). */
+export function createToken(
+  db: Db,
+  input: { name: string; kind: TokenKind; secret?: string },
+): { row: TokenRow; secret: string } {
+  const secret = input.secret ?? generateTokenSecret(input.kind);
+  const row: TokenRow = {
+    id: newId("tok"),
+    name: input.name,
+    kind: input.kind,
+    hash: hashToken(secret),
+    createdAt: Date.now(),
+    lastUsedAt: null,
+  };
+  db.orm.insert(tokens).values(row).run();
+  return { row, secret };
+}
+
+export function findTokenBySecret(db: Db, secret: string): TokenRow | undefined {
+  return db.orm
+    .select()
+    .from(tokens)
+    .where(eq(tokens.hash, hashToken(secret)))
+    .get();
+}
+
+export function countTokens(db: Db, kind: TokenKind): number {
+  return db.orm.select().from(tokens).where(eq(tokens.kind, kind)).all().length;
+}
+
+export function listTokens(db: Db): TokenRow[] {
+  return db.orm.select().from(tokens).orderBy(asc(tokens.createdAt), asc(tokens.id)).all();
+}
+
+export function deleteToken(db: Db, id: string): boolean {
+  return db.orm.delete(tokens).where(eq(tokens.id, id)).run().changes > 0;
+}
+
+/** Record use, at most once a minute per token so reads do not turn into a write per request. */
+export function touchToken(db: Db, row: TokenRow, now = Date.now()): void {
+  if (row.lastUsedAt !== null && now - row.lastUsedAt < 60_000) return;
+  db.orm.update(tokens).set({ lastUsedAt: now }).where(eq(tokens.id, row.id)).run();
+}

@@ -1,0 +1,154 @@
+/**
+ * Startup probes shared by the ClickHouse server sink and the embedded engine: what the server can do
+ * (version, settings, types) and what the target table looks like. They run once at connect, through
+ * whatever query function the sink has, and return notes instead of failing on what is missing.
+ */
+import { WeirError } from "@weir/core";
+
+/** Runs one query and returns its rows (the sink asks for JSONEachRow output). */
+export type RunQuery = (sql: string) => Promise<Array<Record<string, unknown>>>;
+
+export interface ServerInfo {
+  version: string;
+  /** Which of the settings we care about exist on this server. */
+  settings: Set<string>;
+  /** MergeTree-level defaults we care about (name -> value), when the server has them. */
+  mergeTreeSettings: Map<string, string>;
+  /** Data types we care about that exist (Map, DateTime64, ...). */
+  types: Set<string>;
+}
+
+const WANTED_SETTINGS = ["insert_deduplication_token", "insert_deduplicate", "async_insert"];
+const WANTED_MERGE_TREE = ["non_replicated_deduplication_window", "replicated_deduplication_window"];
+const WANTED_TYPES = ["Map", "DateTime64", "JSON"];
+
+/** A ClickHouse string literal. */
+export function literal(s: string): string {
+  return `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+/** A ClickHouse identifier, backquoted. */
+export function ident(s: string): string {
+  return `\`${s.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
+}
+
+const list = (names: string[]) => names.map(literal).join(", ");
+
+/** Detect the server's version, settings and types. */
+export async function detectServer(run: RunQuery): Promise<ServerInfo> {
+  const [v] = await run("SELECT version() AS v");
+  const settings = await run(`SELECT name FROM system.settings WHERE name IN (${list(WANTED_SETTINGS)})`);
+  const mt = await run(
+    `SELECT name, value FROM system.merge_tree_settings WHERE name IN (${list(WANTED_MERGE_TREE)})`,
+  );
+  const types = await run(`SELECT name FROM system.data_type_families WHERE name IN (${list(WANTED_TYPES)})`);
+  return {
+    version: String(v?.v ?? "unknown"),
+    settings: new Set(settings.map((r) => String(r.name))),
+    mergeTreeSettings: new Map(mt.map((r) => [String(r.name), String(r.value)])),
+    types: new Set(types.map((r) => String(r.name))),
+  };
+}
+
+export interface ColumnInfo {
+  name: string;
+  type: string;
+  /** "", DEFAULT, MATERIALIZED, ALIAS (EPHEMERAL on newer servers). */
+  defaultKind: string;
+}
+
+export interface TableInfo {
+  engine: string;
+  createQuery: string;
+  columns: ColumnInfo[];
+}
+
+/** The table's engine, DDL and columns; undefined when it does not exist. */
+export async function describeTable(run: RunQuery, db: string, table: string): Promise<TableInfo | undefined> {
+  const where = `database = ${literal(db)} AND name = ${literal(table)}`;
+  const [t] = await run(`SELECT engine, create_table_query FROM system.tables WHERE ${where}`);
+  if (!t) return undefined;
+  const cols = await run(
+    `SELECT name, type, default_kind FROM system.columns WHERE database = ${literal(db)} AND table = ${literal(table)}`,
+  );
+  return {
+    engine: String(t.engine),
+    createQuery: String(t.create_table_query ?? ""),
+    columns: cols.map((c) => ({
+      name: String(c.name),
+      type: String(c.type),
+      defaultKind: String(c.default_kind ?? ""),
+    })),
+  };
+}
+
+/** Columns an INSERT can write (MATERIALIZED and ALIAS columns are computed by the server). */
+export function insertableColumns(t: TableInfo): ColumnInfo[] {
+  return t.columns.filter((c) => c.defaultKind !== "MATERIALIZED" && c.defaultKind !== "ALIAS");
+}
+
+/**
+ * Check the table exists and can take rows; throws SINK_SCHEMA naming the table otherwise.
+ * Which row fields fit which columns is only known per row: the server rejects an unknown field or a
+ * wrong type at write time (a permanent error that the sink annotates with this column list).
+ */
+export function checkTable(info: TableInfo | undefined, db: string, table: string): TableInfo {
+  const name = `${db}.${table}`;
+  if (!info) {
+    throw new WeirError("SINK_SCHEMA", `table ${name} does not exist; create it before starting the pipeline`, {
+      details: { database: db, table },
+    });
+  }
+  if (/^(View|Dictionary|LiveView|WindowView)$/.test(info.engine)) {
+    throw new WeirError("SINK_SCHEMA", `table ${name} has engine ${info.engine}, which does not accept INSERT`, {
+      details: { database: db, table, engine: info.engine },
+    });
+  }
+  if (insertableColumns(info).length === 0) {
+    throw new WeirError("SINK_SCHEMA", `table ${name} has no insertable columns`, {
+      details: { database: db, table },
+    });
+  }
+  return info;
+}
+
+export interface InsertPlan {
+  /** Send insert_deduplication_token with every insert (the server has the setting). */
+  sendToken: boolean;
+  /** True when the table itself drops a replayed batch. */
+  tableDeduplicates: boolean;
+  notes: string[];
+}
+
+/** Decide how inserts deduplicate on this server and table, and say what is missing. */
+export function planInserts(server: ServerInfo, info: TableInfo, name: string): InsertPlan {
+  const notes: string[] = [];
+  const sendToken = server.settings.has("insert_deduplication_token");
+  if (!sendToken) notes.push(`insert_deduplication_token unsupported on ${server.version}`);
+  if (!server.settings.has("async_insert")) notes.push(`async_insert unsupported on ${server.version}`);
+  for (const t of WANTED_TYPES.slice(0, 2)) {
+    if (!server.types.has(t)) notes.push(`type ${t} unsupported on ${server.version}`);
+  }
+  const replicated = info.engine.startsWith("Replicated") || info.engine.startsWith("Shared");
+  const hasWindowSetting = server.mergeTreeSettings.has("non_replicated_deduplication_window");
+  const tableWindow = /non_replicated_deduplication_window\s*=\s*(\d+)/.exec(info.createQuery)?.[1];
+  const window = Number(tableWindow ?? server.mergeTreeSettings.get("non_replicated_deduplication_window") ?? 0);
+  const tableDeduplicates = replicated || (info.engine.endsWith("MergeTree") && hasWindowSetting && window > 0);
+  if (!hasWindowSetting) {
+    notes.push(
+      `non_replicated_deduplication_window unsupported on ${server.version}: only Replicated tables deduplicate inserts`,
+    );
+  }
+  if (!tableDeduplicates) {
+    notes.push(
+      info.engine.includes("Replacing")
+        ? `table ${name} (${info.engine}) does not deduplicate inserts: a replayed batch is stored twice until a merge collapses it (read with FINAL)`
+        : `table ${name} (${info.engine}) does not deduplicate inserts: a replayed batch is stored twice; use ReplacingMergeTree${hasWindowSetting ? " or SETTINGS non_replicated_deduplication_window" : ""}`,
+    );
+  } else if (!sendToken) {
+    notes.push(
+      `table ${name} deduplicates by block hash only: a replay drops only byte-identical batches`,
+    );
+  }
+  return { sendToken, tableDeduplicates, notes };
+}

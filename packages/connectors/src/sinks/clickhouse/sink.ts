@@ -1,0 +1,163 @@
+/**
+ * ClickHouse sink over HTTP (@clickhouse/client). One INSERT ... FORMAT JSONEachRow per batch; the
+ * sandbox's NDJSON chunks are streamed as the request body untouched (no per-row JSON work on the
+ * host). When the server has `insert_deduplication_token`, every insert carries the batch's token so
+ * a replay after a crash is dropped by a deduplicating table.
+ */
+import { Readable } from "node:stream";
+import {
+  type ClickHouseClient,
+  ClickHouseLogLevel,
+  type ClickHouseSettings,
+  createClient,
+} from "@clickhouse/client";
+import { type ClickHouseSinkConfig, isWeirError, reveal, WeirError } from "@weir/core";
+import { excerpt, messageOf, parseClickHouseCode, sinkError } from "../classify.js";
+import { isEmptyBatch, type Sink, type SinkBatch, type SinkCapabilities, type SinkContext } from "../types.js";
+import {
+  checkTable,
+  describeTable,
+  detectServer,
+  type InsertPlan,
+  ident,
+  insertableColumns,
+  planInserts,
+  type RunQuery,
+  type TableInfo,
+} from "./probe.js";
+
+/** Codes that mean "the rows do not fit the table": the error then lists the table's columns. */
+const SCHEMA_MISMATCH_CODES = new Set([6, 16, 26, 27, 38, 41, 53, 70, 72, 117]);
+
+export class ClickHouseSink implements Sink {
+  readonly type = "clickhouse";
+  readonly capabilities: SinkCapabilities = { dedupToken: false, notes: [] };
+  private readonly client: ClickHouseClient;
+  private readonly name: string;
+  private plan: InsertPlan | undefined;
+  private table: TableInfo | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly config: ClickHouseSinkConfig,
+    private readonly ctx: SinkContext,
+  ) {
+    this.name = `${config.database}.${config.table}`;
+    this.client = createClient({
+      url: config.url,
+      username: config.username,
+      password: reveal(config.password) ?? "",
+      database: config.database,
+      request_timeout: config.request_timeout_ms,
+      // Old servers (18.x) reject settings they do not know, so the client sends none by default.
+      clickhouse_settings: {},
+      application: `weir/${ctx.pipelineId}`,
+      // Every failure reaches the caller as a classified WeirError; the client's own console logging
+      // would only duplicate it outside the pipeline's logs.
+      log: { level: ClickHouseLogLevel.OFF },
+    });
+  }
+
+  async connect(): Promise<void> {
+    const run: RunQuery = async (sql) => {
+      const rs = await this.client.query({ query: sql, format: "JSONEachRow" });
+      return rs.json<Record<string, unknown>>();
+    };
+    try {
+      const server = await detectServer(run);
+      const { database, table } = this.config;
+      this.table = checkTable(await describeTable(run, database, table), database, table);
+      this.plan = planInserts(server, this.table, this.name);
+      this.capabilities.dedupToken = this.plan.tableDeduplicates;
+      this.capabilities.notes = this.plan.notes;
+      this.ctx.logger?.("info", `clickhouse sink connected to ${this.name} on ClickHouse ${server.version}`, {
+        version: server.version,
+        engine: this.table.engine,
+        insert_deduplication_token: this.plan.sendToken,
+        table_deduplicates: this.plan.tableDeduplicates,
+      });
+      for (const note of this.plan.notes) this.ctx.logger?.("warn", note, { table: this.name });
+    } catch (err) {
+      if (isWeirError(err)) throw err;
+      throw this.clientError(`cannot connect to ClickHouse at ${this.config.url}`, err);
+    }
+  }
+
+  async healthcheck(): Promise<void> {
+    const r = await this.client.ping();
+    if (!r.success) throw sinkError(`ClickHouse at ${this.config.url} is unreachable`, {}, { cause: r.error });
+  }
+
+  async write(batch: SinkBatch): Promise<void> {
+    if (isEmptyBatch(batch)) return;
+    if (!this.plan) throw new WeirError("SINK_RETRYABLE", "clickhouse sink used before connect()", { retryable: true });
+    const settings: Record<string, string | number> = { ...this.config.insert_settings };
+    if (this.plan.sendToken) settings.insert_deduplication_token = batch.dedupToken;
+    const context = { table: this.name, dedup_token: batch.dedupToken, rows: batch.rowCount };
+    let status: number | undefined;
+    let body: string;
+    let header: string | undefined;
+    try {
+      const res = await this.client.exec({
+        query: `INSERT INTO ${ident(this.config.database)}.${ident(this.config.table)} FORMAT JSONEachRow`,
+        values: Readable.from(ndjsonPieces(batch.chunks), { objectMode: false }),
+        clickhouse_settings: settings as ClickHouseSettings,
+        // We read the status and body ourselves: the client drops the HTTP status of an error.
+        ignore_error_response: true,
+      });
+      status = res.http_status_code;
+      header = firstHeader(res.response_headers["x-clickhouse-exception-code"]);
+      body = await readText(res.stream);
+    } catch (err) {
+      throw this.clientError(`insert into ${this.name} failed`, err, context);
+    }
+    if (status !== undefined && status >= 200 && status < 300 && header === undefined) return;
+    const code = parseClickHouseCode(body, header);
+    throw sinkError(`insert into ${this.name} failed: ${excerpt(body)}${this.columnsHint(code)}`, { code, status }, {
+      details: { ...context, ...(code !== undefined && SCHEMA_MISMATCH_CODES.has(code) ? this.columnDetails() : {}) },
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.client.close();
+  }
+
+  /** A failure of the client itself (network, timeout) or one it parsed from the server. */
+  private clientError(message: string, err: unknown, details: Record<string, unknown> = {}): WeirError {
+    const text = messageOf(err);
+    const code = (err as { code?: unknown }).code;
+    const chCode = typeof code === "string" && /^\d+$/.test(code) ? Number(code) : parseClickHouseCode(text);
+    return sinkError(`${message}: ${excerpt(text)}`, { code: chCode }, { cause: err, details });
+  }
+
+  private columnsHint(code: number | undefined): string {
+    if (code === undefined || !SCHEMA_MISMATCH_CODES.has(code) || !this.table) return "";
+    const cols = insertableColumns(this.table).map((c) => `${c.name} ${c.type}`);
+    return ` [table ${this.name} columns: ${cols.join(", ")}]`;
+  }
+
+  private columnDetails(): Record<string, unknown> {
+    return this.table ? { columns: insertableColumns(this.table).map((c) => `${c.name} ${c.type}`) } : {};
+  }
+}
+
+/** The chunks as one NDJSON stream: chunk, newline, chunk, newline... (rows are never re-parsed). */
+function* ndjsonPieces(chunks: string[]): Generator<string> {
+  for (const c of chunks) {
+    if (c.length === 0) continue;
+    yield c;
+    yield "\n";
+  }
+}
+
+function firstHeader(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+async function readText(stream: NodeJS.ReadableStream): Promise<string> {
+  let out = "";
+  for await (const chunk of stream) out += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+  return out;
+}

@@ -1,0 +1,11 @@
+/**
+ * Test-only exports (`@weir/connectors/testing`): the shared sink conformance suite. Kept out of the
+ * package entry because it imports vitest.
+ */
+export {
+  type ConformanceHarness,
+  type ConformanceRow,
+  type ConformanceTarget,
+  makeBatch,
+  runSinkConformance,
+} from "../sinks/conformance.js";

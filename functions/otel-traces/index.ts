@@ -1,0 +1,260 @@
+/**
+ * otel-traces: the seed article's transform (OTLP JSON traces -> otel_traces_processed rows), typed and
+ * hardened for what real payloads contain. Uploaded as one file and run in Weir's sandbox, so it has no
+ * runtime imports: only `import type` (erased by esbuild) and the sandbox globals declared below.
+ *
+ * One row per span with duration >= 1 ms. Table shapes: migrations/clickhouse/001 (modern, the article's
+ * DDL) and migrations/clickhouse/legacy/001 (ClickHouse 18.16), chosen by env WEIR_TABLE_FLAVOR.
+ */
+import type {
+  HandlerResult,
+  Log,
+  OtlpAnyValue,
+  OtlpExportTraceServiceRequest,
+  OtlpInt64,
+  OtlpKeyValue,
+  OtlpSpan,
+  OtlpStatusCode,
+} from "@weir/core";
+
+/** Sandbox standard library: `hash.md5(text)` is the MD5 of the UTF-8 text as lower-case hex. */
+declare const hash: { md5(input: string): string };
+/** The pipeline's `env` object, a global in the sandbox (absent when nothing installs it). */
+declare const env: Readonly<Record<string, string | undefined>> | undefined;
+
+/** A row of the article's otel_traces_processed table (migrations/clickhouse/001). */
+export interface TraceRow {
+  /** Span start, UTC, "YYYY-MM-DD HH:MM:SS.ffffff" (DateTime64(6)); sub-microsecond digits truncated. */
+  timestamp: string;
+  /** Lower-case hex. */
+  trace_id: string;
+  span_id: string;
+  /** "" for a root span. */
+  parent_span_id: string;
+  /** Resource attribute service.name, "unknown" when missing. */
+  service_name: string;
+  span_name: string;
+  /** end - start in milliseconds, rounded half up to 2 decimals. */
+  duration_ms: number;
+  /** "UNSET" | "OK" | "ERROR" (numeric codes and STATUS_CODE_* names are mapped to these). */
+  status_code: string;
+  /** Span attributes, every value flattened to a string (see README). */
+  attributes: Record<string, string>;
+  /** md5(trace_id + span_id) over the lower-cased ids, so the same span has one fingerprint. */
+  fingerprint: string;
+}
+
+/** The same row for the 18.16 table (migrations/clickhouse/legacy/001): no DateTime64, no Map. */
+export interface LegacyTraceRow extends Omit<TraceRow, "timestamp" | "attributes"> {
+  /** "YYYY-MM-DD HH:MM:SS" UTC (DateTime('UTC')). */
+  timestamp: string;
+  /** Microseconds within the second, 0..999999. */
+  timestamp_us: number;
+  attributes_keys: string[];
+  attributes_values: string[];
+}
+
+const NS_PER_MS = 1_000_000n;
+
+/** Entry point: one Kafka message (an ExportTraceServiceRequest) -> rows. */
+export function handler(data: unknown, log: Log): HandlerResult {
+  const flavor = tableFlavor();
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    // Thrown, not dropped: the message goes to the DLQ where someone can see what it was.
+    throw new TypeError(`expected an OTLP ExportTraceServiceRequest object, got ${describe(data)}`);
+  }
+  const request = data as OtlpExportTraceServiceRequest;
+  const rows: TraceRow[] = [];
+  const stats = { spans: 0, short: 0, negative: 0, invalid: 0, firstNegative: "", firstInvalid: "" };
+
+  for (const resourceSpans of request.resourceSpans ?? []) {
+    const serviceName = findString(resourceSpans.resource?.attributes, "service.name") ?? "unknown";
+    for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
+      for (const span of scopeSpans.spans ?? []) {
+        stats.spans++;
+        const row = spanToRow(span, serviceName);
+        if (typeof row === "string") {
+          stats.invalid++;
+          stats.firstInvalid ||= row;
+          continue;
+        }
+        const [out, durationNs] = row;
+        if (durationNs < 0n) {
+          stats.negative++;
+          stats.firstNegative ||= out.span_id;
+        } else if (durationNs < NS_PER_MS) {
+          stats.short++;
+        } else {
+          rows.push(out);
+        }
+      }
+    }
+  }
+
+  // One summary line per message rather than the article's line per span: a batch of 4096 spans
+  // would otherwise write 4096 lines and trip the pipeline's log rate limit.
+  const summary = { spans: stats.spans, rows: rows.length, dropped_short: stats.short };
+  log.info(`otel-traces: ${stats.spans} spans -> ${rows.length} rows`, summary);
+  if (stats.negative > 0) {
+    log.warn(`otel-traces: dropped ${stats.negative} spans that end before they start`, {
+      count: stats.negative,
+      first_span_id: stats.firstNegative,
+    });
+  }
+  if (stats.invalid > 0) {
+    log.warn(`otel-traces: dropped ${stats.invalid} spans without ids or times`, {
+      count: stats.invalid,
+      first_reason: stats.firstInvalid,
+    });
+  }
+  return flavor === "legacy" ? rows.map(toLegacyRow) : rows;
+}
+
+/** A row and its duration in ns, or why the span cannot become a row. */
+function spanToRow(span: OtlpSpan, serviceName: string): [TraceRow, bigint] | string {
+  const traceId = normalizeId(span.traceId);
+  const spanId = normalizeId(span.spanId);
+  if (!traceId || !spanId) return "missing traceId or spanId";
+  const start = toNanos(span.startTimeUnixNano);
+  const end = toNanos(span.endTimeUnixNano);
+  // The article reads a missing time as 0, which makes 1970 rows or ~55-year durations; drop instead.
+  if (start === null || start === 0n || end === null || end === 0n) return `span ${spanId}: missing times`;
+  const durationNs = end - start;
+  const row: TraceRow = {
+    timestamp: formatNanos(start),
+    trace_id: traceId,
+    span_id: spanId,
+    parent_span_id: normalizeId(span.parentSpanId),
+    service_name: serviceName,
+    span_name: typeof span.name === "string" ? span.name : "",
+    duration_ms: roundMs(durationNs),
+    status_code: statusName(span.status?.code),
+    attributes: flattenAttributes(span.attributes),
+    fingerprint: hash.md5(traceId + spanId),
+  };
+  return [row, durationNs];
+}
+
+/** The legacy table's shape of a row: seconds + microseconds, parallel key/value arrays. */
+export function toLegacyRow(row: TraceRow): LegacyTraceRow {
+  const { timestamp, attributes, ...rest } = row;
+  return {
+    ...rest,
+    timestamp: timestamp.slice(0, 19),
+    timestamp_us: Number(timestamp.slice(20)),
+    attributes_keys: Object.keys(attributes),
+    attributes_values: Object.values(attributes),
+  };
+}
+
+function tableFlavor(): "modern" | "legacy" {
+  const value = (typeof env === "object" && env !== null ? env.WEIR_TABLE_FLAVOR : undefined) ?? "modern";
+  if (value === "modern" || value === "legacy") return value;
+  // A typo here would write rows the table rejects; fail every message loudly instead.
+  throw new Error(`WEIR_TABLE_FLAVOR must be "modern" or "legacy", got ${JSON.stringify(value)}`);
+}
+
+/** Ids are hex in either case; lower-case them. Anything else (e.g. base64) passes through untouched. */
+export function normalizeId(id: unknown): string {
+  if (typeof id !== "string") return "";
+  return /^[0-9a-fA-F]*$/.test(id) ? id.toLowerCase() : id;
+}
+
+/**
+ * A 64-bit nanosecond value as a bigint. Strings keep every digit; a JSON number above 2^53 was already
+ * rounded by JSON.parse before the handler saw it, so it is taken as given (its exact double value).
+ */
+export function toNanos(value: OtlpInt64 | undefined): bigint | null {
+  if (typeof value === "string") return /^\d+$/.test(value) ? BigInt(value) : null;
+  if (typeof value === "number" && Number.isFinite(value) && value >= 0) return BigInt(Math.trunc(value));
+  return null;
+}
+
+/** Nanoseconds since the epoch -> "YYYY-MM-DD HH:MM:SS.ffffff" in UTC, truncated to microseconds. */
+export function formatNanos(ns: bigint): string {
+  const seconds = ns / 1_000_000_000n;
+  const micros = (ns % 1_000_000_000n) / 1000n;
+  const iso = new Date(Number(seconds) * 1000).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${micros.toString().padStart(6, "0")}`;
+}
+
+/** Nanoseconds -> milliseconds rounded half away from zero to 2 decimals, in integer math. */
+export function roundMs(ns: bigint): number {
+  const sign = ns < 0n ? -1n : 1n;
+  const hundredths = (ns * sign + 5_000n) / 10_000n;
+  return Number(hundredths * sign) / 100;
+}
+
+const STATUS_NAMES = ["UNSET", "OK", "ERROR"] as const;
+
+/** 0/1/2, "STATUS_CODE_OK"-style names or short names -> "UNSET" | "OK" | "ERROR". */
+export function statusName(code: OtlpStatusCode | undefined): string {
+  if (code === undefined || code === null || code === "") return "UNSET";
+  const text = String(code)
+    .toUpperCase()
+    .replace(/^STATUS_CODE_/, "");
+  const byNumber = /^\d+$/.test(text) ? STATUS_NAMES[Number(text)] : undefined;
+  if (byNumber) return byNumber;
+  return (STATUS_NAMES as readonly string[]).includes(text) ? text : String(code);
+}
+
+/** Attributes -> Map(String, String); a repeated key keeps its last value. */
+export function flattenAttributes(attributes: OtlpKeyValue[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of attributes ?? []) {
+    if (kv && typeof kv.key === "string") out[kv.key] = anyValueToString(kv.value);
+  }
+  return out;
+}
+
+/** The string stored for one attribute value; arrays and kvlists as JSON, bytes as their base64. */
+export function anyValueToString(value: OtlpAnyValue | undefined): string {
+  if (!value || typeof value !== "object") return "";
+  if (typeof value.stringValue === "string") return value.stringValue;
+  if (typeof value.boolValue === "boolean") return value.boolValue ? "true" : "false";
+  if (value.intValue != null) return intToString(value.intValue);
+  if (value.doubleValue != null) return String(value.doubleValue);
+  if (typeof value.bytesValue === "string") return value.bytesValue;
+  if (value.arrayValue || value.kvlistValue) return anyValueToJson(value);
+  return "";
+}
+
+/** JSON for any value, written by hand so 64-bit ints keep every digit (JSON.stringify has no bigint). */
+export function anyValueToJson(value: OtlpAnyValue | undefined): string {
+  if (!value || typeof value !== "object") return "null";
+  if (typeof value.stringValue === "string") return JSON.stringify(value.stringValue);
+  if (typeof value.boolValue === "boolean") return String(value.boolValue);
+  if (value.intValue != null) {
+    const digits = intToString(value.intValue);
+    return /^-?\d+$/.test(digits) ? digits : JSON.stringify(digits);
+  }
+  if (value.doubleValue != null) {
+    const d = value.doubleValue;
+    // NaN and Infinity are not JSON numbers; proto3 JSON writes them as strings, and so do we.
+    return typeof d === "number" && Number.isFinite(d) ? String(d) : JSON.stringify(String(d));
+  }
+  if (typeof value.bytesValue === "string") return JSON.stringify(value.bytesValue);
+  if (value.arrayValue) return `[${(value.arrayValue.values ?? []).map(anyValueToJson).join(",")}]`;
+  if (value.kvlistValue) {
+    const members = (value.kvlistValue.values ?? []).map(
+      (kv) => `${JSON.stringify(String(kv.key))}:${anyValueToJson(kv.value)}`,
+    );
+    return `{${members.join(",")}}`;
+  }
+  return "null";
+}
+
+/** A 64-bit int as decimal text: strings as sent, integral numbers through BigInt (no "1e+21"). */
+function intToString(value: OtlpInt64): string {
+  if (typeof value === "string") return value.trim();
+  return Number.isInteger(value) ? BigInt(value).toString() : String(value);
+}
+
+function findString(attributes: OtlpKeyValue[] | undefined, key: string): string | undefined {
+  const kv = (attributes ?? []).find((a) => a?.key === key);
+  return kv ? anyValueToString(kv.value) || undefined : undefined;
+}
+
+function describe(data: unknown): string {
+  return data === null ? "null" : Array.isArray(data) ? "an array" : typeof data;
+}

@@ -2,7 +2,7 @@
  * Produces generated traces to Kafka the way the Collector's kafka exporter does with
  * `encoding: otlp_json`: each message value is one ExportTraceServiceRequest as JSON, no key by default.
  */
-import { CompressionTypes, Kafka, logLevel, type Message } from "kafkajs";
+import { CompressionTypes, Kafka, logLevel, type Message, Partitioners } from "kafkajs";
 import { messageSeed } from "./rng.js";
 import { generateTraces, type TraceGeneratorOptions } from "./traces.js";
 
@@ -66,7 +66,11 @@ export async function produceTraces(options: ProduceOptions): Promise<ProduceSta
       await admin.disconnect();
     }
   }
-  const producer = kafka.producer({ allowAutoTopicCreation: true });
+  // Explicit partitioner: the murmur2 default (Java-compatible), and no kafkajs v2 warning on every run.
+  const producer = kafka.producer({
+    allowAutoTopicCreation: true,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   const stats: ProduceStats = {
     messages: 0,

@@ -18,7 +18,12 @@ export interface ServerInfo {
   types: Set<string>;
 }
 
-const WANTED_SETTINGS = ["insert_deduplication_token", "insert_deduplicate", "async_insert"];
+const WANTED_SETTINGS = [
+  "insert_deduplication_token",
+  "insert_deduplicate",
+  "async_insert",
+  "input_format_skip_unknown_fields",
+];
 const WANTED_MERGE_TREE = ["non_replicated_deduplication_window", "replicated_deduplication_window"];
 const WANTED_TYPES = ["Map", "DateTime64", "JSON"];
 
@@ -117,6 +122,11 @@ export interface InsertPlan {
   sendToken: boolean;
   /** True when the table itself drops a replayed batch. */
   tableDeduplicates: boolean;
+  /**
+   * Settings every insert carries. Unknown JSON fields are an error on every version (newer servers
+   * skip them by default, which would silently drop a column the handler meant to write).
+   */
+  settings: Record<string, string | number>;
   notes: string[];
 }
 
@@ -150,5 +160,7 @@ export function planInserts(server: ServerInfo, info: TableInfo, name: string): 
       `table ${name} deduplicates by block hash only: a replay drops only byte-identical batches`,
     );
   }
-  return { sendToken, tableDeduplicates, notes };
+  const settings: Record<string, string | number> = {};
+  if (server.settings.has("input_format_skip_unknown_fields")) settings.input_format_skip_unknown_fields = 0;
+  return { sendToken, tableDeduplicates, notes, settings };
 }

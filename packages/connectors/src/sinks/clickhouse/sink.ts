@@ -91,7 +91,7 @@ export class ClickHouseSink implements Sink {
   async write(batch: SinkBatch): Promise<void> {
     if (isEmptyBatch(batch)) return;
     if (!this.plan) throw new WeirError("SINK_RETRYABLE", "clickhouse sink used before connect()", { retryable: true });
-    const settings: Record<string, string | number> = { ...this.config.insert_settings };
+    const settings: Record<string, string | number> = { ...this.plan.settings, ...this.config.insert_settings };
     if (this.plan.sendToken) settings.insert_deduplication_token = batch.dedupToken;
     const context = { table: this.name, dedup_token: batch.dedupToken, rows: batch.rowCount };
     let status: number | undefined;

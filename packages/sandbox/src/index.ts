@@ -1,1 +1,18 @@
-export {};
+/**
+ * @weir/sandbox: compile an uploaded TypeScript handler, then run it in an isolated-vm isolate
+ * with memory, wall-clock, output and log limits. See README.md for the handler's globals and
+ * every limit.
+ */
+export { type CompileOptions, type CompileResult, compileHandler, type Diagnostic } from "./compile.js";
+export { DEFAULT_LIMITS, resolveLimits } from "./limits.js";
+export { createSandbox } from "./sandbox.js";
+export type {
+  MessageFormat,
+  MessageMeta,
+  RunErrorCode,
+  RunResult,
+  Sandbox,
+  SandboxMessage,
+  SandboxOptions,
+  SandboxStats,
+} from "./types.js";

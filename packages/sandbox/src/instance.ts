@@ -1,0 +1,135 @@
+/**
+ * One isolate with the runtime and the handler loaded: the unit that a breach throws away.
+ * Loading happens once per isolate (never per message); the host keeps a reference to the
+ * runtime's runner and deletes every bootstrap global so handler code cannot reach them.
+ */
+import { WeirError } from "@weir/core";
+import ivm from "isolated-vm";
+import { HANDLER_FILENAME } from "./compile.js";
+import { PROGRESS, type RuntimeConfig } from "./isolate/protocol.js";
+import { RUNTIME_FILENAME, runtimeSource } from "./runtime-bundle.js";
+
+type Runner = (values: string[], formats: string, logBudget: number) => string | Promise<string>;
+
+export interface InstanceOptions {
+  code: string;
+  memoryMb: number;
+  /** Bound on the handler's top-level code, which runs once at load. */
+  loadTimeoutMs: number;
+  config: RuntimeConfig;
+  onCatastrophicError: (message: string) => void;
+}
+
+/** A live isolate. `progress` is shared memory the runtime writes and the watchdog reads. */
+export class Instance {
+  /** Set when the watchdog (not the memory limit) disposed this isolate. */
+  killedByWatchdog = false;
+  /** Set when the owner disposed this isolate on purpose. */
+  disposedByOwner = false;
+  private lastCpuNs = 0n;
+  private lastWallNs = 0n;
+
+  private constructor(
+    readonly isolate: ivm.Isolate,
+    private readonly context: ivm.Context,
+    private readonly runner: ivm.Reference<Runner>,
+    readonly progressIndex: Int32Array,
+    readonly progressStart: Float64Array,
+  ) {}
+
+  /** Create an isolate and load the runtime and the handler into it. */
+  static async create(opts: InstanceOptions): Promise<Instance> {
+    const isolate = new ivm.Isolate({
+      memoryLimit: opts.memoryMb,
+      onCatastrophicError: opts.onCatastrophicError,
+    });
+    try {
+      const context = await isolate.createContext();
+      const runtime = await isolate.compileScript(await runtimeSource(), { filename: RUNTIME_FILENAME });
+      await runtime.run(context);
+      const progress = new SharedArrayBuffer(PROGRESS.bytes);
+      const boot = await context.global.get("__weir_boot", { reference: true });
+      await boot.apply(undefined, [progress, opts.config], { arguments: { copy: true } });
+      boot.release();
+      await context.global.delete("__weir_boot");
+
+      const script = await isolate.compileScript(opts.code, { filename: HANDLER_FILENAME });
+      await script.run(context, { timeout: opts.loadTimeoutMs });
+      const loaded = await context.eval("__weir_loaded()", { timeout: 100 });
+      const runner = (await context.global.get("__weir_run", { reference: true })) as ivm.Reference<Runner>;
+      for (const name of ["__weir_run", "__weir_loaded", "__weir_define"]) await context.global.delete(name);
+      if (loaded !== true) {
+        throw new WeirError(
+          "MISSING_HANDLER_EXPORT",
+          "the handler script does not export a `handler` function; add `export function handler(data, log) { ... }`",
+        );
+      }
+      return new Instance(
+        isolate,
+        context,
+        runner,
+        new Int32Array(progress, 0, 1),
+        new Float64Array(progress, 8, 1),
+      );
+    } catch (err) {
+      if (!isolate.isDisposed) isolate.dispose();
+      throw err;
+    }
+  }
+
+  /** Run one chunk; resolves to the runtime's output string (see isolate/protocol.ts). */
+  async run(values: string[], formats: string, logBudget: number): Promise<string> {
+    this.progressIndex[PROGRESS.indexSlot] = -1;
+    this.progressStart[PROGRESS.startSlot] = Date.now();
+    const out = await this.runner.apply(undefined, [values, formats, logBudget], {
+      arguments: { copy: true },
+      result: { copy: true, promise: true },
+    });
+    this.sample();
+    return out as string;
+  }
+
+  /** Index (within the current call) of the message in progress, and when it started. */
+  progress(): { index: number; startedAt: number } {
+    return {
+      index: Atomics.load(this.progressIndex, PROGRESS.indexSlot),
+      startedAt: this.progressStart[PROGRESS.startSlot] ?? 0,
+    };
+  }
+
+  /** CPU and wall time used by this isolate so far, in ns (last known value once disposed). */
+  usage(): { cpuNs: bigint; wallNs: bigint } {
+    this.sample();
+    return { cpuNs: this.lastCpuNs, wallNs: this.lastWallNs };
+  }
+
+  heapUsedBytes(): number | undefined {
+    if (this.isolate.isDisposed) return undefined;
+    const h = this.isolate.getHeapStatisticsSync();
+    return h.used_heap_size + h.externally_allocated_size;
+  }
+
+  get disposed(): boolean {
+    return this.isolate.isDisposed;
+  }
+
+  private sample(): void {
+    if (this.isolate.isDisposed) return;
+    try {
+      this.lastCpuNs = this.isolate.cpuTime;
+      this.lastWallNs = this.isolate.wallTime;
+    } catch {
+      // disposed between the check and the read: keep the last sample
+    }
+  }
+
+  /** Dispose the isolate (idempotent). `byWatchdog` records why, for the failure's code. */
+  dispose(byWatchdog = false): void {
+    this.sample();
+    if (byWatchdog) this.killedByWatchdog = true;
+    else this.disposedByOwner = true;
+    this.runner.release();
+    if (!this.isolate.isDisposed) this.isolate.dispose();
+    this.context.release();
+  }
+}

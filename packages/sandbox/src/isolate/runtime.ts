@@ -1,0 +1,212 @@
+/**
+ * The in-isolate runtime, bundled by esbuild into one script (`weir-runtime.js`) and run once per
+ * isolate before the handler. It installs the standard library, then exposes `__weir_boot` and
+ * `__weir_define`; the host takes a reference to the runner and deletes both globals, so handler
+ * code can reach nothing of the host and none of the runtime's internals.
+ *
+ * Builtins the runtime relies on are captured here, before handler code runs, so a handler that
+ * overwrites JSON.stringify or Promise.prototype.then cannot corrupt the output format.
+ */
+import { structuredClone } from "./clone.js";
+import { describeError } from "./errors.js";
+import { md5, sha1, sha256 } from "./hash.js";
+import { beginLogs, consoleObject, endLogs, log, setCurrent } from "./logs.js";
+import { PROGRESS, type RuntimeConfig } from "./protocol.js";
+import { atob, base64, btoa, TextDecoder, TextEncoder } from "./text.js";
+
+type Handler = (data: unknown, log: unknown) => unknown;
+
+const g = globalThis as unknown as Record<string, unknown>;
+const parse = JSON.parse;
+const stringify = JSON.stringify;
+const now = Date.now;
+const isArray = Array.isArray;
+const apply = Reflect.apply;
+const defineProperty = Object.defineProperty;
+const freeze = Object.freeze;
+const PromiseCtor = Promise;
+const promiseThen = Promise.prototype.then;
+
+// JSON.stringify silently drops functions; a row with a function in it is a handler bug, so make
+// it fail loudly. (BigInt and cycles already throw.)
+defineProperty(Function.prototype, "toJSON", {
+  value() {
+    throw new TypeError("a function cannot be serialized to JSON");
+  },
+  writable: false,
+  enumerable: false,
+  configurable: false,
+});
+
+// Wasm memories live outside the V8 heap, where the isolate's heap limit does not bound them;
+// handlers have no use for them.
+delete g.WebAssembly;
+
+let config: RuntimeConfig;
+let handler: Handler | undefined;
+let progressIndex: Int32Array;
+let progressStart: Float64Array;
+
+for (const [name, value] of Object.entries({
+  hash: freeze({ md5, sha1, sha256 }),
+  base64,
+  btoa,
+  atob,
+  TextEncoder,
+  TextDecoder,
+  structuredClone,
+  console: consoleObject,
+})) {
+  defineProperty(g, name, { value, writable: true, enumerable: false, configurable: true });
+}
+
+/** Why a message failed; the code travels as a string and is checked on the host. */
+type FailCode = "DECODE_ERROR" | "HANDLER_ERROR" | "HANDLER_OUTPUT";
+
+/** Per-call output accumulators (see protocol.ts for the format). */
+let rows = "";
+let stats = "";
+let errors = "";
+
+function fail(i: number, code: FailCode, err: unknown, t0: number, prefix = ""): void {
+  const [name, message, stack] = describeError(err);
+  errors += `${errors ? "," : ""}[${i},"${code}",${stringify(name)},${stringify(prefix + message)},${stringify(stack)}]`;
+  stats += `${stats ? "," : ""}-1,0,${now() - t0}`;
+}
+
+function outputError(message: string): Error {
+  const err = new Error(message);
+  err.name = "OutputError";
+  err.stack = "";
+  return err;
+}
+
+/** Serialize one message's result into `rows`; a bad result fails that message only. */
+function emit(i: number, result: unknown, t0: number): void {
+  let text = "";
+  let count = 0;
+  if (result !== null && result !== undefined) {
+    const list = isArray(result) ? (result as unknown[]) : [result];
+    for (let k = 0; k < list.length; k++) {
+      const row = list[k];
+      if (typeof row !== "object" || row === null || isArray(row)) {
+        const kind = row === null ? "null" : isArray(row) ? "an array" : `a ${typeof row}`;
+        return fail(i, "HANDLER_OUTPUT", outputError(`row ${k} is ${kind}; rows must be plain objects`), t0);
+      }
+      let line: unknown;
+      try {
+        line = stringify(row);
+      } catch (err) {
+        return fail(i, "HANDLER_OUTPUT", err, t0, `row ${k} cannot be serialized to JSON: `);
+      }
+      if (typeof line !== "string") {
+        return fail(i, "HANDLER_OUTPUT", outputError(`row ${k} serializes to nothing (toJSON?)`), t0);
+      }
+      text += count ? `\n${line}` : line;
+      count++;
+      if (text.length > config.maxOutputChars) {
+        return fail(
+          i,
+          "HANDLER_OUTPUT",
+          outputError(`output exceeds max_output_bytes (${config.maxOutputChars}) at row ${k}`),
+          t0,
+        );
+      }
+    }
+  }
+  if (count > 0) rows += `${text}\n`;
+  stats += `${stats ? "," : ""}${count},${text.length},${now() - t0}`;
+}
+
+function finish(next: number): string {
+  const { logs, dropped } = endLogs();
+  const header = `{"n":${next},"s":[${stats}],"e":[${errors}],"l":[${logs}],"d":${dropped}}`;
+  const out = `${header}\n${rows}`;
+  rows = stats = errors = "";
+  return out;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
+/**
+ * Process messages from `i` on, synchronously until a handler returns a promise; then continue
+ * from that promise's settlement. Sync handlers never touch the microtask queue.
+ */
+function loop(values: string[], formats: string, i: number): string | Promise<string> {
+  for (; i < values.length; i++) {
+    if (rows.length >= config.chunkChars) return finish(i);
+    const t0 = now();
+    progressStart[PROGRESS.startSlot] = t0;
+    progressIndex[PROGRESS.indexSlot] = i;
+    setCurrent(i);
+    let data: unknown = values[i];
+    if (formats.charCodeAt(i) !== 116 /* t */) {
+      try {
+        data = parse(data as string);
+      } catch (err) {
+        fail(i, "DECODE_ERROR", err, t0);
+        continue;
+      }
+    }
+    let result: unknown;
+    try {
+      result = (handler as Handler)(data, log);
+      if (isThenable(result)) {
+        const index = i;
+        const promise = new PromiseCtor((resolve, reject) => apply(promiseThen, result, [resolve, reject]));
+        return apply(promiseThen, promise, [
+          (value: unknown) => {
+            emit(index, value, t0);
+            return loop(values, formats, index + 1);
+          },
+          (err: unknown) => {
+            fail(index, "HANDLER_ERROR", err, t0);
+            return loop(values, formats, index + 1);
+          },
+        ]) as Promise<string>;
+      }
+    } catch (err) {
+      fail(i, "HANDLER_ERROR", err, t0);
+      continue;
+    }
+    emit(i, result, t0);
+  }
+  return finish(values.length);
+}
+
+/**
+ * The host's entry point: run a chunk of messages with `logBudget` log lines to spend. `formats`
+ * has one character per message: "j" to JSON.parse the value here, "t" to pass the string.
+ */
+function run(values: string[], formats: string, logBudget: number): string | Promise<string> {
+  beginLogs(logBudget, config.maxLogLineChars);
+  rows = stats = errors = "";
+  return loop(values, formats, 0);
+}
+
+/** One-shot: the host calls this with the progress buffer and config, then deletes it. */
+g.__weir_boot = (progress: SharedArrayBuffer, cfg: RuntimeConfig) => {
+  config = cfg;
+  progressIndex = new Int32Array(progress, 0, 1);
+  progressStart = new Float64Array(progress, 8, 1);
+  const env = Object.create(null) as Record<string, string>;
+  for (const key of Object.keys(cfg.env)) env[key] = String(cfg.env[key]);
+  defineProperty(g, "env", { value: freeze(env), writable: false, enumerable: false, configurable: false });
+  g.__weir_run = run;
+};
+
+/** One-shot: the compiled handler script calls this with its CommonJS body. */
+g.__weir_define = (factory: (module: { exports: Record<string, unknown> }, exports: unknown) => void) => {
+  delete g.__weir_define;
+  const module = { exports: {} as Record<string, unknown> };
+  factory(module, module.exports);
+  const h = module.exports.handler;
+  if (typeof h === "function") handler = h as Handler;
+};
+
+/** Whether the handler script defined a `handler` function (checked by the host after loading). */
+g.__weir_loaded = () => typeof handler === "function";

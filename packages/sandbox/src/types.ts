@@ -1,0 +1,91 @@
+/** The public types of @weir/sandbox. */
+import type { Limits, LogRecord, SerializedError } from "@weir/core";
+
+/** How a message's value reaches the handler: `json` is parsed in the isolate, `text` is passed as is. */
+export type MessageFormat = "json" | "text";
+
+/** Where a message came from; used to tag its log lines. */
+export interface MessageMeta {
+  topic?: string;
+  partition?: number;
+  offset?: string;
+  /** Overrides the sandbox's default format for this message. */
+  format?: MessageFormat;
+}
+
+/** One message of a batch: the raw Kafka value as a string, plus its metadata. */
+export interface SandboxMessage {
+  value: string;
+  meta?: MessageMeta;
+}
+
+/** The error codes a message can fail with. */
+export type RunErrorCode =
+  | "DECODE_ERROR"
+  | "HANDLER_ERROR"
+  | "HANDLER_TIMEOUT"
+  | "HANDLER_MEMORY"
+  | "HANDLER_OUTPUT";
+
+/**
+ * The outcome of one message. `rows` is NDJSON ready for ClickHouse JSONEachRow: one
+ * JSON object per line, joined by "\n", no trailing newline, "" when the handler dropped it.
+ */
+export type RunResult =
+  | { ok: true; rows: string; rowCount: number; durationMs: number; logs: LogRecord[] }
+  | {
+      ok: false;
+      /** `code` is one of {@link RunErrorCode}; `stack` points at the uploaded TypeScript. */
+      error: SerializedError;
+      durationMs: number;
+      logs: LogRecord[];
+    };
+
+/** Cumulative figures since the sandbox was created (across recycled isolates). */
+export interface SandboxStats {
+  /** CPU time spent in the handler's isolates. */
+  cpuTimeMs: number;
+  /** Wall time the isolates spent running (including waiting on the handler's promises). */
+  wallTimeMs: number;
+  /** Isolates thrown away after a breach (timeout, memory, crash) and replaced. */
+  recycles: number;
+  /** Log lines dropped by the rate limit. */
+  droppedLogLines: number;
+  /** Log lines cut to the per-line cap. */
+  truncatedLogLines: number;
+  /** Heap in use by the current isolate, when idle. */
+  heapUsedBytes?: number;
+}
+
+export interface SandboxOptions {
+  /** `code` from {@link compileHandler}. */
+  code: string;
+  /** `sourceMap` from {@link compileHandler}; maps failure stacks to the uploaded lines. */
+  sourceMap?: string | null;
+  /** The pipeline's env, readable by the handler as the frozen global `env`. */
+  env?: Record<string, string>;
+  limits?: Partial<Limits>;
+  /** Shares the log rate limit between sandboxes of one pipeline; also tags nothing else. */
+  pipelineId?: string;
+  /** Tags log records (`handler_version`). */
+  handlerVersion?: string;
+  /** Default message format (default `json`). */
+  format?: MessageFormat;
+  /**
+   * Called if V8 reports a catastrophic error in an isolate (it then cannot be trusted). The
+   * isolated-vm advice is to stop taking work and exit. Default: print to stderr.
+   */
+  onCatastrophicError?: (message: string) => void;
+}
+
+/** A loaded handler: one isolate per pipeline version, replaced after a breach. */
+export interface Sandbox {
+  /** Run one message. Never rejects for handler faults; rejects only once disposed. */
+  run(value: string, meta?: MessageMeta): Promise<RunResult>;
+  /** Run messages in order with one isolate call per chunk; one result per message, in order. */
+  runBatch(messages: readonly SandboxMessage[]): Promise<RunResult[]>;
+  stats(): SandboxStats;
+  /** Log records since the last drain (also on each RunResult; use one of the two). */
+  drainLogs(): { records: LogRecord[]; dropped: number };
+  dispose(): void;
+}

@@ -1,1 +1,47 @@
-export {};
+/**
+ * @weir/connectors: the Kafka client factory, the sinks (ClickHouse, webhook, embedded ClickHouse)
+ * behind one lifecycle, and the dead-letter writer and format. The worker owns the consumer loop,
+ * batching, retries and offsets; this package owns talking to the outside.
+ * The sink conformance suite is test-only: `@weir/connectors/testing`.
+ */
+export {
+  BINARY_HEADER_PREFIX,
+  type ConsumedMessage,
+  type DlqInput,
+  type DlqMessage,
+  dlqReplayMessage,
+  encodeDlqMessage,
+  type HeaderValue,
+  parseDlqMessage,
+} from "./dlq/codec.js";
+export { DlqWriter, type DlqWriterOptions } from "./dlq/writer.js";
+export {
+  CLICKHOUSE_ERROR_CLASSES,
+  classifySinkFailure,
+  type ErrorClass,
+  parseClickHouseCode,
+  parseRetryAfter,
+  type SinkFailure,
+} from "./sinks/classify.js";
+export { ClickHouseSink } from "./sinks/clickhouse/sink.js";
+export { EmbeddedClickHouseSink } from "./sinks/embedded-clickhouse/sink.js";
+export { createSink, SINK_TYPES } from "./sinks/registry.js";
+export {
+  type BatchIdentity,
+  type BatchLimits,
+  batchLimits,
+  dedupToken,
+  type Sink,
+  type SinkBatch,
+  type SinkCapabilities,
+  type SinkContext,
+  type SinkLogger,
+  type SinkLogLevel,
+} from "./sinks/types.js";
+export { WebhookSink } from "./sinks/webhook/sink.js";
+export {
+  consumerStart,
+  decodeValue,
+  type KafkaClientOptions,
+  kafkaClientConfig,
+} from "./sources/kafka/client.js";

@@ -40,15 +40,23 @@ export interface ConformanceHarness {
 /** Build a batch the way the worker does: NDJSON chunks, counts and the dedup token. */
 export function makeBatch(
   pipelineId: string,
-  chunks: Array<Array<Record<string, unknown>>>,
+  chunks: ReadonlyArray<ReadonlyArray<object>>,
   opts: { topic?: string; partition?: number; firstOffset?: number } = {},
 ): SinkBatch {
   const topic = opts.topic ?? "conformance";
   const partition = opts.partition ?? 0;
   const first = opts.firstOffset ?? 0;
   const rowCount = chunks.reduce((n, c) => n + c.length, 0);
-  const serialized = chunks.filter((c) => c.length > 0).map((c) => c.map((r) => JSON.stringify(r)).join("\n"));
-  const ids = { pipelineId, topic, partition, firstOffset: String(first), lastOffset: String(first + rowCount) };
+  const serialized = chunks
+    .filter((c) => c.length > 0)
+    .map((c) => c.map((r) => JSON.stringify(r)).join("\n"));
+  const ids = {
+    pipelineId,
+    topic,
+    partition,
+    firstOffset: String(first),
+    lastOffset: String(first + rowCount),
+  };
   return {
     ...ids,
     chunks: serialized,
@@ -137,7 +145,10 @@ export function runSinkConformance(name: string, harness: ConformanceHarness): v
     it("rejects an unknown column and a wrong type as SINK_PERMANENT", async () => {
       const t = await target();
       await t.sink.connect();
-      for (const bad of [{ id: 7, name: "x", value: 1, no_such_column: 1 }, { id: "not a number", name: "x", value: 1 }]) {
+      for (const bad of [
+        { id: 7, name: "x", value: 1, no_such_column: 1 },
+        { id: "not a number", name: "x", value: 1 },
+      ]) {
         const err = await rejection(t.sink.write(makeBatch("p", [[bad]])));
         expect(isWeirError(err) && err.code, JSON.stringify(bad)).toBe("SINK_PERMANENT");
         expect((err as { retryable: boolean }).retryable).toBe(false);

@@ -9,7 +9,10 @@ import { EmbeddedClickHouseSink } from "./embedded-clickhouse/sink.js";
 import type { Sink, SinkContext } from "./types.js";
 import { WebhookSink } from "./webhook/sink.js";
 
-type Factory<T extends SinkType> = (config: Extract<SinkSpec, { type: T }>["config"], ctx: SinkContext) => Sink;
+type Factory<T extends SinkType> = (
+  config: Extract<SinkSpec, { type: T }>["config"],
+  ctx: SinkContext,
+) => Sink;
 
 const SINKS: { [T in SinkType]: Factory<T> } = {
   clickhouse: (config, ctx) => new ClickHouseSink(config, ctx),

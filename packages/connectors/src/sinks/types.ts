@@ -56,7 +56,10 @@ export interface Sink {
 }
 
 /** The part of a batch that identifies it. */
-export type BatchIdentity = Pick<SinkBatch, "pipelineId" | "topic" | "partition" | "firstOffset" | "lastOffset">;
+export type BatchIdentity = Pick<
+  SinkBatch,
+  "pipelineId" | "topic" | "partition" | "firstOffset" | "lastOffset"
+>;
 
 /**
  * The deterministic identity of a batch, used as ClickHouse's `insert_deduplication_token` and the

@@ -69,7 +69,11 @@ export interface TableInfo {
 }
 
 /** The table's engine, DDL and columns; undefined when it does not exist. */
-export async function describeTable(run: RunQuery, db: string, table: string): Promise<TableInfo | undefined> {
+export async function describeTable(
+  run: RunQuery,
+  db: string,
+  table: string,
+): Promise<TableInfo | undefined> {
   const where = `database = ${literal(db)} AND name = ${literal(table)}`;
   const [t] = await run(`SELECT engine, create_table_query FROM system.tables WHERE ${where}`);
   if (!t) return undefined;
@@ -100,14 +104,22 @@ export function insertableColumns(t: TableInfo): ColumnInfo[] {
 export function checkTable(info: TableInfo | undefined, db: string, table: string): TableInfo {
   const name = `${db}.${table}`;
   if (!info) {
-    throw new WeirError("SINK_SCHEMA", `table ${name} does not exist; create it before starting the pipeline`, {
-      details: { database: db, table },
-    });
+    throw new WeirError(
+      "SINK_SCHEMA",
+      `table ${name} does not exist; create it before starting the pipeline`,
+      {
+        details: { database: db, table },
+      },
+    );
   }
   if (/^(View|Dictionary|LiveView|WindowView)$/.test(info.engine)) {
-    throw new WeirError("SINK_SCHEMA", `table ${name} has engine ${info.engine}, which does not accept INSERT`, {
-      details: { database: db, table, engine: info.engine },
-    });
+    throw new WeirError(
+      "SINK_SCHEMA",
+      `table ${name} has engine ${info.engine}, which does not accept INSERT`,
+      {
+        details: { database: db, table, engine: info.engine },
+      },
+    );
   }
   if (insertableColumns(info).length === 0) {
     throw new WeirError("SINK_SCHEMA", `table ${name} has no insertable columns`, {
@@ -142,8 +154,11 @@ export function planInserts(server: ServerInfo, info: TableInfo, name: string): 
   const replicated = info.engine.startsWith("Replicated") || info.engine.startsWith("Shared");
   const hasWindowSetting = server.mergeTreeSettings.has("non_replicated_deduplication_window");
   const tableWindow = /non_replicated_deduplication_window\s*=\s*(\d+)/.exec(info.createQuery)?.[1];
-  const window = Number(tableWindow ?? server.mergeTreeSettings.get("non_replicated_deduplication_window") ?? 0);
-  const tableDeduplicates = replicated || (info.engine.endsWith("MergeTree") && hasWindowSetting && window > 0);
+  const window = Number(
+    tableWindow ?? server.mergeTreeSettings.get("non_replicated_deduplication_window") ?? 0,
+  );
+  const tableDeduplicates =
+    replicated || (info.engine.endsWith("MergeTree") && hasWindowSetting && window > 0);
   if (!hasWindowSetting) {
     notes.push(
       `non_replicated_deduplication_window unsupported on ${server.version}: only Replicated tables deduplicate inserts`,
@@ -156,9 +171,7 @@ export function planInserts(server: ServerInfo, info: TableInfo, name: string): 
         : `table ${name} (${info.engine}) does not deduplicate inserts: a replayed batch is stored twice; use ReplacingMergeTree${hasWindowSetting ? " or SETTINGS non_replicated_deduplication_window" : ""}`,
     );
   } else if (!sendToken) {
-    notes.push(
-      `table ${name} deduplicates by block hash only: a replay drops only byte-identical batches`,
-    );
+    notes.push(`table ${name} deduplicates by block hash only: a replay drops only byte-identical batches`);
   }
   const settings: Record<string, string | number> = {};
   if (server.settings.has("input_format_skip_unknown_fields")) settings.input_format_skip_unknown_fields = 0;

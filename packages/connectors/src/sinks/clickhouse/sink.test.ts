@@ -37,7 +37,9 @@ async function createTable(): Promise<string> {
   const table = uniqueName("weir_ch_sink");
   tables.push(table);
   const hasWindow = (
-    await sql("SELECT count() FROM system.merge_tree_settings WHERE name = 'non_replicated_deduplication_window'")
+    await sql(
+      "SELECT count() FROM system.merge_tree_settings WHERE name = 'non_replicated_deduplication_window'",
+    )
   ).trim();
   const engine =
     hasWindow === "1"

@@ -13,7 +13,13 @@ import {
 } from "@clickhouse/client";
 import { type ClickHouseSinkConfig, isWeirError, reveal, WeirError } from "@weir/core";
 import { excerpt, messageOf, parseClickHouseCode, sinkError } from "../classify.js";
-import { isEmptyBatch, type Sink, type SinkBatch, type SinkCapabilities, type SinkContext } from "../types.js";
+import {
+  isEmptyBatch,
+  type Sink,
+  type SinkBatch,
+  type SinkCapabilities,
+  type SinkContext,
+} from "../types.js";
 import {
   checkTable,
   describeTable,
@@ -85,13 +91,18 @@ export class ClickHouseSink implements Sink {
 
   async healthcheck(): Promise<void> {
     const r = await this.client.ping();
-    if (!r.success) throw sinkError(`ClickHouse at ${this.config.url} is unreachable`, {}, { cause: r.error });
+    if (!r.success)
+      throw sinkError(`ClickHouse at ${this.config.url} is unreachable`, {}, { cause: r.error });
   }
 
   async write(batch: SinkBatch): Promise<void> {
     if (isEmptyBatch(batch)) return;
-    if (!this.plan) throw new WeirError("SINK_RETRYABLE", "clickhouse sink used before connect()", { retryable: true });
-    const settings: Record<string, string | number> = { ...this.plan.settings, ...this.config.insert_settings };
+    if (!this.plan)
+      throw new WeirError("SINK_RETRYABLE", "clickhouse sink used before connect()", { retryable: true });
+    const settings: Record<string, string | number> = {
+      ...this.plan.settings,
+      ...this.config.insert_settings,
+    };
     if (this.plan.sendToken) settings.insert_deduplication_token = batch.dedupToken;
     const context = { table: this.name, dedup_token: batch.dedupToken, rows: batch.rowCount };
     let status: number | undefined;
@@ -113,9 +124,16 @@ export class ClickHouseSink implements Sink {
     }
     if (status !== undefined && status >= 200 && status < 300 && header === undefined) return;
     const code = parseClickHouseCode(body, header);
-    throw sinkError(`insert into ${this.name} failed: ${excerpt(body)}${this.columnsHint(code)}`, { code, status }, {
-      details: { ...context, ...(code !== undefined && SCHEMA_MISMATCH_CODES.has(code) ? this.columnDetails() : {}) },
-    });
+    throw sinkError(
+      `insert into ${this.name} failed: ${excerpt(body)}${this.columnsHint(code)}`,
+      { code, status },
+      {
+        details: {
+          ...context,
+          ...(code !== undefined && SCHEMA_MISMATCH_CODES.has(code) ? this.columnDetails() : {}),
+        },
+      },
+    );
   }
 
   async close(): Promise<void> {
@@ -158,6 +176,7 @@ function firstHeader(v: string | string[] | undefined): string | undefined {
 
 async function readText(stream: NodeJS.ReadableStream): Promise<string> {
   let out = "";
-  for await (const chunk of stream) out += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+  for await (const chunk of stream)
+    out += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
   return out;
 }

@@ -19,7 +19,14 @@ import {
   type RunQuery,
   type TableInfo,
 } from "../clickhouse/probe.js";
-import { isEmptyBatch, ndjsonBody, type Sink, type SinkBatch, type SinkCapabilities, type SinkContext } from "../types.js";
+import {
+  isEmptyBatch,
+  ndjsonBody,
+  type Sink,
+  type SinkBatch,
+  type SinkCapabilities,
+  type SinkContext,
+} from "../types.js";
 
 type Chdb = typeof import("chdb");
 type Session = InstanceType<Chdb["Session"]>;
@@ -78,10 +85,14 @@ export class EmbeddedClickHouseSink implements Sink {
       this.plan = planInserts(server, this.table, this.name);
       this.capabilities.dedupToken = this.plan.tableDeduplicates;
       this.capabilities.notes = this.plan.notes;
-      this.ctx.logger?.("info", `embedded clickhouse ${server.version} at ${this.config.path}, table ${this.name}`, {
-        engine: this.table.engine,
-        table_deduplicates: this.plan.tableDeduplicates,
-      });
+      this.ctx.logger?.(
+        "info",
+        `embedded clickhouse ${server.version} at ${this.config.path}, table ${this.name}`,
+        {
+          engine: this.table.engine,
+          table_deduplicates: this.plan.tableDeduplicates,
+        },
+      );
       for (const note of this.plan.notes) this.ctx.logger?.("warn", note, { table: this.name });
     } catch (err) {
       if (isWeirError(err)) throw err;
@@ -100,9 +111,13 @@ export class EmbeddedClickHouseSink implements Sink {
     if (isEmptyBatch(batch)) return;
     const session = this.session;
     if (!session?.open || !this.plan) {
-      throw new WeirError("SINK_RETRYABLE", "embedded clickhouse sink used before connect() or after close()", {
-        retryable: true,
-      });
+      throw new WeirError(
+        "SINK_RETRYABLE",
+        "embedded clickhouse sink used before connect() or after close()",
+        {
+          retryable: true,
+        },
+      );
     }
     const settings: Record<string, string | number> = { ...this.plan.settings };
     if (this.plan.sendToken) settings.insert_deduplication_token = batch.dedupToken;

@@ -68,9 +68,13 @@ export async function probeClickHouseTarget(
   }
   const [version = "unknown", count = "0"] = text.trim().split("\t");
   if (count === "0") {
-    throw new WeirError("SINK_SCHEMA", `table ${name} does not exist; create it before starting the pipeline`, {
-      details: { database: t.database, table: t.table },
-    });
+    throw new WeirError(
+      "SINK_SCHEMA",
+      `table ${name} does not exist; create it before starting the pipeline`,
+      {
+        details: { database: t.database, table: t.table },
+      },
+    );
   }
   return { version, table: name };
 }

@@ -59,7 +59,9 @@ export class Receiver {
     }
     const rows = parseBody(body, String(req.headers["content-type"]));
     if (!rows) {
-      res.writeHead(400, { "content-type": "application/json" }).end('{"error":"rows do not match the schema"}');
+      res
+        .writeHead(400, { "content-type": "application/json" })
+        .end('{"error":"rows do not match the schema"}');
       return;
     }
     const key = String(req.headers[this.idempotencyHeader] ?? `anonymous-${this.requests.length}`);

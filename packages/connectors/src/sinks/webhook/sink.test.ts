@@ -50,11 +50,19 @@ const seedHeaders = { "X-ClickHouse-Database": "default", "X-ClickHouse-Format":
 runSinkConformance("webhook (ClickHouse HTTP interface)", {
   async create(pipelineId) {
     const table = uniqueName("weir_wh");
-    await sql(`CREATE TABLE default.${table} (id UInt32, name String, value Float64) ENGINE = ReplacingMergeTree ORDER BY id`);
+    await sql(
+      `CREATE TABLE default.${table} (id UInt32, name String, value Float64) ENGINE = ReplacingMergeTree ORDER BY id`,
+    );
     return {
-      sink: new WebhookSink(config(insertUrl(table), { format: "ndjson", headers: seedHeaders }), { pipelineId }),
+      sink: new WebhookSink(config(insertUrl(table), { format: "ndjson", headers: seedHeaders }), {
+        pipelineId,
+      }),
       read: async (opts) =>
-        (await sql(`SELECT * FROM default.${table} ${opts?.final ? "FINAL" : ""} ORDER BY id FORMAT JSONEachRow`))
+        (
+          await sql(
+            `SELECT * FROM default.${table} ${opts?.final ? "FINAL" : ""} ORDER BY id FORMAT JSONEachRow`,
+          )
+        )
           .split("\n")
           .filter(Boolean)
           .map((l) => JSON.parse(l) as ConformanceRow),
@@ -65,9 +73,13 @@ runSinkConformance("webhook (ClickHouse HTTP interface)", {
   },
   missingTable: () => {
     const table = uniqueName("weir_missing");
-    return { sink: new WebhookSink(config(insertUrl(table), { format: "ndjson" }), { pipelineId: "p" }), table };
+    return {
+      sink: new WebhookSink(config(insertUrl(table), { format: "ndjson" }), { pipelineId: "p" }),
+      table,
+    };
   },
-  unreachable: () => new WebhookSink(config(insertUrl("t", "http://127.0.0.1:1"), { format: "ndjson" }), { pipelineId: "p" }),
+  unreachable: () =>
+    new WebhookSink(config(insertUrl("t", "http://127.0.0.1:1"), { format: "ndjson" }), { pipelineId: "p" }),
 });
 
 describe("webhook sink against scripted answers", () => {

@@ -7,8 +7,15 @@
 import { connect as tcpConnect } from "node:net";
 import { reveal, type WebhookSinkConfig, WeirError } from "@weir/core";
 import { excerpt, messageOf, parseClickHouseCode, parseRetryAfter, sinkError } from "../classify.js";
-import { isEmptyBatch, ndjsonBody, type Sink, type SinkBatch, type SinkCapabilities, type SinkContext } from "../types.js";
-import { clickHouseTarget, type ClickHouseTarget, probeClickHouseTarget } from "./clickhouse-target.js";
+import {
+  isEmptyBatch,
+  ndjsonBody,
+  type Sink,
+  type SinkBatch,
+  type SinkCapabilities,
+  type SinkContext,
+} from "../types.js";
+import { type ClickHouseTarget, clickHouseTarget, probeClickHouseTarget } from "./clickhouse-target.js";
 
 export class WebhookSink implements Sink {
   readonly type = "webhook";
@@ -77,16 +84,22 @@ export class WebhookSink implements Sink {
     if (isEmptyBatch(batch)) return;
     const body = this.config.format === "ndjson" ? ndjsonBody(batch) : jsonArrayBody(batch.chunks);
     const headers = { ...this.headers, [this.config.idempotency_header]: batch.dedupToken };
-    const res = await this.fetchClassified(this.config.url, { method: this.config.method, headers, body }, "write", {
-      dedup_token: batch.dedupToken,
-      rows: batch.rowCount,
-    });
+    const res = await this.fetchClassified(
+      this.config.url,
+      { method: this.config.method, headers, body },
+      "write",
+      {
+        dedup_token: batch.dedupToken,
+        rows: batch.rowCount,
+      },
+    );
     // Drain the body so the connection can be reused.
     await res.arrayBuffer().catch(() => undefined);
   }
 
   async close(): Promise<void> {
-    for (const c of this.inflight) c.abort(new WeirError("SINK_RETRYABLE", "webhook sink closed", { retryable: true }));
+    for (const c of this.inflight)
+      c.abort(new WeirError("SINK_RETRYABLE", "webhook sink closed", { retryable: true }));
     this.inflight.clear();
   }
 

@@ -23,10 +23,16 @@ describe("kafkaClientConfig", () => {
     expect(kafkaClientConfig({ ...base, client_id: "mine" }, "weir-worker").clientId).toBe("mine");
   });
 
-  it.each(["plain", "scram-sha-256", "scram-sha-512"] as const)("maps SASL %s with a secret password", (m) => {
-    const c = kafkaClientConfig({ ...base, sasl: { mechanism: m, username: "u", password: { secret: "pw" } } }, "x");
-    expect(c.sasl).toEqual({ mechanism: m, username: "u", password: "pw" });
-  });
+  it.each(["plain", "scram-sha-256", "scram-sha-512"] as const)(
+    "maps SASL %s with a secret password",
+    (m) => {
+      const c = kafkaClientConfig(
+        { ...base, sasl: { mechanism: m, username: "u", password: { secret: "pw" } } },
+        "x",
+      );
+      expect(c.sasl).toEqual({ mechanism: m, username: "u", password: "pw" });
+    },
+  );
 
   it("maps TLS true and TLS with PEMs", () => {
     expect(kafkaClientConfig({ ...base, tls: true }, "x").ssl).toBe(true);
@@ -64,7 +70,9 @@ describe("consumerStart and decodeValue", () => {
   it("decodes json and text, and refuses bad json as DECODE_ERROR", () => {
     expect(decodeValue(Buffer.from('{"a":1}'), "json")).toEqual({ a: 1 });
     expect(decodeValue(Buffer.from("héllo"), "text")).toBe("héllo");
-    expect(() => decodeValue(Buffer.from("{nope"), "json")).toThrow(expect.objectContaining({ code: "DECODE_ERROR" }));
+    expect(() => decodeValue(Buffer.from("{nope"), "json")).toThrow(
+      expect.objectContaining({ code: "DECODE_ERROR" }),
+    );
     expect(() => decodeValue(null, "text")).toThrow(expect.objectContaining({ code: "DECODE_ERROR" }));
   });
 });

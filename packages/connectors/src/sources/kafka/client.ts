@@ -3,7 +3,7 @@
  * spec, where a fresh consumer group starts, and how a message's value becomes the handler's input.
  * The consumer loop itself (offsets, pause/resume, batching) lives in the worker.
  */
-import { type KafkaSourceConfig, WeirError, brokerList, reveal } from "@weir/core";
+import { brokerList, type KafkaSourceConfig, reveal, WeirError } from "@weir/core";
 import type { KafkaConfig, logCreator, SASLOptions } from "kafkajs";
 import { logLevel } from "kafkajs";
 

@@ -1,3 +1,4 @@
+export * from "./api.js";
 export * from "./dlq.js";
 export * from "./errors.js";
 export * from "./handler.js";

@@ -1,1 +1,7 @@
-export {};
+/**
+ * @weir/sdk: typed fetch client of the Weir REST API, used by the CLI and by workers.
+ * Wire types come from @weir/core (api.ts, worker.ts, dlq.ts, log.ts).
+ */
+export { type LogQueryOptions, type PipelineSpecInput, type UploadOptions, WeirClient } from "./client.js";
+export { type RequestOptions, toError, type WeirClientOptions } from "./http.js";
+export { readSse, type SseEvent } from "./sse.js";

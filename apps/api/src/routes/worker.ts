@@ -1,0 +1,183 @@
+/**
+ * The worker interface. Workers authenticate with a worker token and can call nothing else; user
+ * tokens cannot call these. Desired state carries decrypted connector config: this is the only
+ * place secrets leave the API in clear, and only to workers.
+ *
+ * `GET /v1/worker/desired-state?since=<revision>`: `{changed: false, revision}` when `since` equals
+ * the current global revision, else `{changed: true, revision, pipelines}` with every pipeline
+ * (running and paused). A pipeline missing from the list was deleted.
+ */
+import { type Static, Type } from "@sinclair/typebox";
+import {
+  CountersSchema,
+  type DesiredPipeline,
+  type DesiredStateResponse,
+  LogRecordSchema,
+  PartitionLagSchema,
+  PipelineStateSchema,
+  SerializedErrorSchema,
+} from "@weir/core";
+import { allPipelines, currentRevision, getVersionById, recordHeartbeat, replaceReports } from "@weir/db";
+import type { FastifyInstance } from "fastify";
+import type { AppContext } from "../context.js";
+import { openSpec } from "../pipelines-service.js";
+import { responses } from "../schemas.js";
+
+const WorkerId = Type.String({ minLength: 1, maxLength: 200 });
+
+const PipelineReportSchema = Type.Object({
+  pipeline_id: Type.String({ minLength: 1 }),
+  revision: Type.Integer({ minimum: 0 }),
+  state: PipelineStateSchema,
+  last_error: Type.Union([SerializedErrorSchema, Type.Null()]),
+  counters: CountersSchema,
+  lag: Type.Array(PartitionLagSchema),
+  handler_version: Type.Union([Type.String(), Type.Null()]),
+});
+const WorkerReportSchema = Type.Object({
+  worker_id: WorkerId,
+  started_at: Type.Number(),
+  pipelines: Type.Array(PipelineReportSchema, { maxItems: 10_000 }),
+});
+const LogBatchSchema = Type.Object({
+  worker_id: WorkerId,
+  pipeline_id: Type.String({ minLength: 1 }),
+  records: Type.Array(LogRecordSchema, { maxItems: 100_000 }),
+  dropped: Type.Integer({ minimum: 0, default: 0 }),
+});
+const DesiredStateSchema = Type.Object({
+  changed: Type.Boolean(),
+  revision: Type.Integer(),
+  pipelines: Type.Optional(
+    Type.Array(
+      Type.Object({
+        id: Type.String(),
+        revision: Type.Integer(),
+        desired: Type.String(),
+        spec: Type.Unknown(),
+        handler: Type.Unknown(),
+      }),
+    ),
+  ),
+});
+
+export async function workerRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+  const tags = ["worker"];
+  const config = { auth: "worker" as const };
+  const bodyLimit = ctx.env.WEIR_WORKER_BODY_LIMIT;
+
+  app.get<{ Querystring: { since?: number } }>(
+    "/v1/worker/desired-state",
+    {
+      config,
+      schema: {
+        tags,
+        summary: "Pipelines workers should run, with compiled handlers and decrypted config",
+        querystring: Type.Object({ since: Type.Optional(Type.Integer({ minimum: 0 })) }),
+        response: responses({ 200: DesiredStateSchema }),
+      },
+    },
+    async (req): Promise<DesiredStateResponse> => {
+      // One read transaction so the revision matches the list.
+      return ctx.db.sqlite.transaction((): DesiredStateResponse => {
+        const revision = currentRevision(ctx.db);
+        if (req.query.since === revision) return { changed: false, revision };
+        const pipelines: DesiredPipeline[] = allPipelines(ctx.db).map((row) => {
+          const v = row.currentVersionId ? getVersionById(ctx.db, row.currentVersionId) : undefined;
+          return {
+            id: row.id,
+            revision: row.revision,
+            desired: row.desired,
+            spec: openSpec(ctx, row),
+            handler: v
+              ? {
+                  version_id: v.id,
+                  version: v.version,
+                  sha256: v.sha256,
+                  code: v.code,
+                  source_map: v.sourceMap,
+                }
+              : null,
+          };
+        });
+        return { changed: true, revision, pipelines };
+      })();
+    },
+  );
+
+  app.post<{ Body: Static<typeof LogBatchSchema> }>(
+    "/v1/worker/logs",
+    {
+      config,
+      bodyLimit,
+      schema: {
+        tags,
+        summary: "Send a batch of log lines for one pipeline (buffered, written within ~200 ms)",
+        body: LogBatchSchema,
+        response: responses({ 202: Type.Object({ accepted: Type.Integer() }) }),
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const accepted = ctx.logs.enqueue(b.pipeline_id, b.records, {
+        workerId: b.worker_id,
+        dropped: b.dropped,
+      });
+      return reply.status(202).send({ accepted });
+    },
+  );
+
+  app.post<{ Body: Static<typeof WorkerReportSchema> }>(
+    "/v1/worker/status",
+    {
+      config,
+      bodyLimit,
+      schema: {
+        tags,
+        summary: "Report per-pipeline state, counters and lag (also a heartbeat)",
+        body: WorkerReportSchema,
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (req, reply) => {
+      const r = req.body;
+      const now = Date.now();
+      recordHeartbeat(ctx.db, r.worker_id, r.started_at, now);
+      replaceReports(
+        ctx.db,
+        r.worker_id,
+        r.pipelines.map((p) => ({
+          pipelineId: p.pipeline_id,
+          revision: p.revision,
+          state: p.state,
+          lastErrorJson: p.last_error ? JSON.stringify(p.last_error) : null,
+          countersJson: JSON.stringify(p.counters),
+          lagJson: JSON.stringify(p.lag),
+          handlerVersion: p.handler_version,
+          reportedAt: now,
+        })),
+      );
+      return reply.status(204).send();
+    },
+  );
+
+  app.post<{ Body: { worker_id: string; started_at?: number } }>(
+    "/v1/worker/heartbeat",
+    {
+      config,
+      schema: {
+        tags,
+        summary: "Tell the API this worker is alive",
+        body: Type.Object(
+          { worker_id: WorkerId, started_at: Type.Optional(Type.Number()) },
+          { additionalProperties: false },
+        ),
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (req, reply) => {
+      recordHeartbeat(ctx.db, req.body.worker_id, req.body.started_at);
+      return reply.status(204).send();
+    },
+  );
+}

@@ -9,3 +9,4 @@ export {
   makeBatch,
   runSinkConformance,
 } from "../sinks/conformance.js";
+export { type ReceivedRequest, Receiver, type Scripted } from "./http-receiver.js";

@@ -1,6 +1,7 @@
 import type { ClickHouseSinkConfig } from "@weir/core";
 import { clickhouseUrl, uniqueName } from "@weir/testing";
 import { afterAll, describe, expect, it } from "vitest";
+import { Receiver } from "../../testing/http-receiver.js";
 import { type ConformanceRow, makeBatch, runSinkConformance } from "../conformance.js";
 import { ClickHouseSink } from "./sink.js";
 
@@ -126,5 +127,46 @@ describe("clickhouse sink on this server", () => {
     const err = await sink.connect().catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "SINK_RETRYABLE", retryable: true });
     await sink.close();
+  });
+
+  it("classifies a real retryable server error (241 MEMORY_LIMIT_EXCEEDED) and passes insert_settings", async () => {
+    const table = await createTable();
+    const sink = new ClickHouseSink(config(table, { insert_settings: { max_memory_usage: 1 } }), {
+      pipelineId: "p",
+    });
+    await sink.connect();
+    const err = await sink.write(makeBatch("p", [[{ id: 1, name: "a", value: 1 }]])).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "SINK_RETRYABLE", retryable: true, details: { clickhouse_code: 241 } });
+    await sink.close();
+  });
+
+  it("writes a large multi-chunk batch in one insert", async () => {
+    const table = await createTable();
+    const sink = new ClickHouseSink(config(table), { pipelineId: "p" });
+    await sink.connect();
+    const chunks = Array.from({ length: 10 }, (_, c) =>
+      Array.from({ length: 5000 }, (_, i) => ({ id: c * 5000 + i, name: `n${i}`, value: i / 2 })),
+    );
+    await sink.write(makeBatch("p", chunks));
+    expect((await sql(`SELECT count(), uniqExact(id) FROM default.${table}`)).trim()).toBe("50000\t50000");
+    await sink.close();
+  });
+
+  it("a proxy's 503 and a hung server are retryable", async () => {
+    const receiver = await new Receiver().start();
+    try {
+      receiver.script.push({ status: 503, body: "<html>upstream unavailable</html>" }, "hang");
+      const base = receiver.url.replace(/\/ingest$/, "");
+      const sink = new ClickHouseSink(config("t", { url: base, request_timeout_ms: 300 }), {
+        pipelineId: "p",
+      });
+      await expect(sink.connect()).rejects.toMatchObject({ code: "SINK_RETRYABLE" });
+      const started = Date.now();
+      await expect(sink.connect()).rejects.toMatchObject({ code: "SINK_RETRYABLE" });
+      expect(Date.now() - started).toBeLessThan(3000);
+      await sink.close();
+    } finally {
+      await receiver.stop();
+    }
   });
 });

@@ -1,8 +1,8 @@
 import type { WebhookSinkConfig } from "@weir/core";
 import { clickhouseUrl, uniqueName } from "@weir/testing";
 import { afterEach, describe, expect, it } from "vitest";
+import { Receiver } from "../../testing/http-receiver.js";
 import { type ConformanceRow, makeBatch, runSinkConformance } from "../conformance.js";
-import { Receiver } from "./receiver.test-helper.js";
 import { jsonArrayBody, WebhookSink } from "./sink.js";
 
 function config(url: string, extra: Partial<WebhookSinkConfig> = {}): WebhookSinkConfig {

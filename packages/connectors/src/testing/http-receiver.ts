@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ConformanceRow } from "../conformance.js";
+import type { ConformanceRow } from "../sinks/conformance.js";
 
 export type Scripted = { status: number; headers?: Record<string, string>; body?: string } | "hang";
 

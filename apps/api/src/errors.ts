@@ -36,11 +36,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (isWeirError(err)) {
       const status = STATUS[err.code] ?? 500;
       if (status >= 500) req.log.error({ err }, "request failed");
-      return reply
-        .status(status)
-        .send({
-          error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
-        });
+      return reply.status(status).send({
+        error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
+      });
     }
     if (err.validation) {
       // Only reached for schemas outside our TypeBox validator (e.g. a plugin's).

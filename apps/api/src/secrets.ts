@@ -62,13 +62,17 @@ export class SecretBox {
   seal(value: unknown, previous?: unknown): unknown {
     const old = new Map<string, unknown>();
     if (previous !== undefined) mapSecrets(previous, (v, path) => old.set(path, v));
-    return mapSecrets(value, (v, path) => {
+    // A redacted view shows `{"secret": x}` under an ordinary key as a bare "[redacted]" string, so
+    // restore every "[redacted]" at a path that held a secret before looking for secrets.
+    const restored = restoreRedacted(value, "", (path) => {
+      const prior = old.get(path);
+      return isEncryptedRef(prior) ? { secret: this.decrypt(prior) } : undefined;
+    });
+    return mapSecrets(restored, (v, path) => {
       if (isEncryptedRef(v))
         throw new WeirError("VALIDATION", "`$enc` values are reserved", { details: { path } });
       const plain = isSecretRef(v) ? v.secret : String(v);
       if (plain === REDACTED) {
-        const prior = old.get(path);
-        if (isEncryptedRef(prior)) return prior;
         throw new WeirError("VALIDATION", `${path}: "[redacted]" given but no stored secret to keep`, {
           details: { issues: [{ path, message: "no stored secret at this path to keep" }] },
         });
@@ -93,4 +97,15 @@ export function secretValues(box: SecretBox, stored: unknown): string[] {
     return v;
   });
   return out;
+}
+
+function restoreRedacted(value: unknown, path: string, lookup: (path: string) => unknown): unknown {
+  if (value === REDACTED) return lookup(path) ?? value;
+  if (Array.isArray(value)) return value.map((v, i) => restoreRedacted(v, `${path}/${i}`, lookup));
+  if (typeof value === "object" && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = restoreRedacted(v, `${path}/${k}`, lookup);
+    return out;
+  }
+  return value;
 }

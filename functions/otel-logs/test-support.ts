@@ -1,10 +1,13 @@
 /**
  * Test support for running handlers as plain functions under vitest: the sandbox globals the handler
- * declares (`hash`, `env`) installed on globalThis, and a Log that records what it is told.
+ * declares (`hash`, `env`) installed on globalThis, and a Log that records what it is told; and the
+ * other way round, the same file compiled and loaded into the real sandbox as the worker does.
  * Not part of the uploaded handler.
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import type { Log } from "@weir/core";
+import { compileHandler, createSandbox, type RunResult, type Sandbox } from "@weir/sandbox";
 
 /** md5 from node:crypto: an independent implementation of what the sandbox's `hash.md5` must return. */
 export function md5Hex(text: string): string {
@@ -31,4 +34,17 @@ export function recordingLog(): Log & { entries: LogEntry[] } {
   const at = (level: LogEntry["level"]) => (message: string, fields?: Record<string, unknown>) =>
     void entries.push({ level, message, fields });
   return { entries, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
+
+/** Compile a handler file as the API does on upload and load it into a real isolate with `env`. */
+export async function sandboxFor(path: string, env: Record<string, string> = {}): Promise<Sandbox> {
+  const compiled = await compileHandler(readFileSync(path, "utf8"), { filename: "index.ts" });
+  if (!compiled.ok) throw new Error(`compile failed: ${JSON.stringify(compiled.diagnostics)}`);
+  return createSandbox({ code: compiled.code, sourceMap: compiled.sourceMap, env });
+}
+
+/** The rows of a sandbox result, parsed from its NDJSON; throws with the handler's error otherwise. */
+export function rowsOf(result: RunResult): unknown[] {
+  if (!result.ok) throw new Error(`handler failed in the sandbox: ${JSON.stringify(result.error)}`);
+  return result.rows ? result.rows.split("\n").map((line) => JSON.parse(line)) : [];
 }

@@ -82,6 +82,43 @@ runSinkConformance("webhook (ClickHouse HTTP interface)", {
     new WebhookSink(config(insertUrl("t", "http://127.0.0.1:1"), { format: "ndjson" }), { pipelineId: "p" }),
 });
 
+describe("webhook sink aimed at ClickHouse", () => {
+  it("refuses the seed article's literal config (no INSERT in the URL) with a fix-it message", async () => {
+    const sink = new WebhookSink(config(`${ch}/`, { headers: seedHeaders }), { pipelineId: "p" });
+    const err = await sink.connect().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "SINK_SCHEMA" });
+    expect((err as Error).message).toContain("?query=INSERT%20INTO%20<table>%20FORMAT%20JSONEachRow");
+  });
+
+  it("lands seed-shaped rows through the INSERT URL and notes that the key is ignored", async () => {
+    const table = uniqueName("weir_wh_seed");
+    await sql(
+      `CREATE TABLE default.${table} (trace_id String, duration_ms Float64) ENGINE = ReplacingMergeTree ORDER BY trace_id`,
+    );
+    try {
+      const sink = new WebhookSink(config(insertUrl(table), { format: "ndjson", headers: seedHeaders }), {
+        pipelineId: "p",
+      });
+      await sink.connect();
+      expect(sink.capabilities.notes.join("\n")).toMatch(/target is ClickHouse \d/);
+      await sink.write(
+        makeBatch("p", [
+          [
+            { trace_id: "a", duration_ms: 1.5 },
+            { trace_id: "b", duration_ms: 2 },
+          ],
+        ]),
+      );
+      expect((await sql(`SELECT trace_id, duration_ms FROM default.${table} ORDER BY trace_id`)).trim()).toBe(
+        "a\t1.5\nb\t2",
+      );
+      await sink.close();
+    } finally {
+      await sql(`DROP TABLE IF EXISTS default.${table}`);
+    }
+  });
+});
+
 describe("webhook sink against scripted answers", () => {
   let receiver: Receiver;
   let sink: WebhookSink;

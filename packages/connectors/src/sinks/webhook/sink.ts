@@ -46,7 +46,18 @@ export class WebhookSink implements Sink {
   }
 
   async connect(): Promise<void> {
-    if (!this.clickhouse) return;
+    if (!this.clickhouse) {
+      // The seed article's literal config (X-ClickHouse-* headers, bare URL) posts rows with no
+      // INSERT: every batch would be a syntax error. Say how to fix it before any row is sent.
+      if (Object.keys(this.headers).some((k) => k.startsWith("x-clickhouse-"))) {
+        throw new WeirError(
+          "SINK_SCHEMA",
+          `webhook ${new URL(this.config.url).host} looks like ClickHouse (X-ClickHouse-* headers) but its URL has no INSERT query; use ${this.config.url.replace(/\/?$/, "/")}?query=INSERT%20INTO%20<table>%20FORMAT%20JSONEachRow with format "ndjson", or the clickhouse sink`,
+          { details: { url: this.config.url } },
+        );
+      }
+      return;
+    }
     const info = await probeClickHouseTarget(this.clickhouse, this.config.timeout_ms);
     this.capabilities.notes.push(
       `target is ClickHouse ${info.version} (table ${info.table}): it ignores ${this.config.idempotency_header}; use a ReplacingMergeTree or the clickhouse sink for insert deduplication`,

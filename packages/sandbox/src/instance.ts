@@ -49,7 +49,11 @@ export class Instance {
       await runtime.run(context);
       const progress = new SharedArrayBuffer(PROGRESS.bytes);
       const boot = await context.global.get("__weir_boot", { reference: true });
-      await boot.apply(undefined, [progress, opts.config], { arguments: { copy: true } });
+      // An ExternalCopy of a SharedArrayBuffer shares its memory: the watchdog reads what the runtime writes.
+      await boot.apply(undefined, [
+        new ivm.ExternalCopy(progress).copyInto({ release: true }),
+        new ivm.ExternalCopy(opts.config).copyInto({ release: true }),
+      ]);
       boot.release();
       await context.global.delete("__weir_boot");
 
@@ -68,8 +72,8 @@ export class Instance {
         isolate,
         context,
         runner,
-        new Int32Array(progress, 0, 1),
-        new Float64Array(progress, 8, 1),
+        new Int32Array(progress),
+        new Float64Array(progress),
       );
     } catch (err) {
       if (!isolate.isDisposed) isolate.dispose();

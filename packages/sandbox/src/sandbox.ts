@@ -44,6 +44,7 @@ class IsolateSandbox implements Sandbox {
   private droppedTotal = 0;
   private truncatedTotal = 0;
   private running = false;
+  private loading: Promise<Instance> | undefined;
   private buffered: LogRecord[] = [];
   private bufferedDropped = 0;
   private readonly tags: LogTags;
@@ -67,6 +68,7 @@ class IsolateSandbox implements Sandbox {
       maxLogLineChars: this.limits.max_log_line_bytes,
       chunkChars: CHUNK_CHARS,
       env: { ...(this.opts.env ?? {}) },
+      memoryMb: this.limits.memory_mb,
     };
     try {
       this.instance = await Instance.create({
@@ -107,7 +109,7 @@ class IsolateSandbox implements Sandbox {
     let pending = messages.map((_, i) => i);
     while (pending.length > 0) {
       if (this.disposed) throw new WeirError("SANDBOX_DISPOSED", "the sandbox was disposed");
-      const instance = this.instance && !this.instance.disposed ? this.instance : await this.recycle();
+      const instance = await this.acquire();
       const values = pending.map((i) => messages[i]!.value);
       let formats = "";
       for (const i of pending)
@@ -186,11 +188,23 @@ class IsolateSandbox implements Sandbox {
     if (!instance.killedByWatchdog) instance.dispose();
     this.recycles++;
     if (this.instance === instance) this.instance = undefined;
+    if (!this.disposed && !this.loading) this.startLoading();
   }
 
-  private recycle(): Promise<Instance> {
+  /** The live isolate; after a breach the replacement is already loading (started in retire). */
+  private acquire(): Promise<Instance> {
+    if (this.instance && !this.instance.disposed) return Promise.resolve(this.instance);
     if (this.instance) this.retire(this.instance);
-    return this.load();
+    return this.loading ?? this.startLoading();
+  }
+
+  private startLoading(): Promise<Instance> {
+    const loading = this.load().finally(() => {
+      if (this.loading === loading) this.loading = undefined;
+    });
+    loading.catch(() => {}); // surfaced by the next acquire(), not as an unhandled rejection
+    this.loading = loading;
+    return loading;
   }
 
   private buffer(results: RunResult[], dropped: number): void {
@@ -229,6 +243,7 @@ class IsolateSandbox implements Sandbox {
     if (this.disposed) return;
     this.disposed = true;
     this.instance?.dispose();
+    void this.loading?.then((instance) => instance.dispose());
     this.releaseBucket();
   }
 }

@@ -19,14 +19,16 @@ export interface RuntimeConfig {
   /** A chunk stops after the message that takes its output past this size; the host calls again. */
   chunkChars: number;
   env: Record<string, string>;
+  /** The isolate's memory limit, for the allocation guards. */
+  memoryMb: number;
 }
 
 /** Layout of the SharedArrayBuffer the runtime writes progress into, read by the host watchdog. */
 export const PROGRESS = {
   bytes: 16,
-  /** Int32 slot: index (within the call) of the message being processed. */
+  /** Int32Array index (bytes 0-3): index (within the call) of the message being processed. */
   indexSlot: 0,
-  /** Float64 slot: Date.now() when that message started. */
+  /** Float64Array index (bytes 8-15): Date.now() when that message started. */
   startSlot: 1,
 } as const;
 

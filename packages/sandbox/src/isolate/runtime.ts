@@ -9,6 +9,7 @@
  */
 import { structuredClone } from "./clone.js";
 import { describeError } from "./errors.js";
+import { installAllocationGuards } from "./guards.js";
 import { md5, sha1, sha256 } from "./hash.js";
 import { beginLogs, consoleObject, endLogs, log, setCurrent } from "./logs.js";
 import { PROGRESS, type RuntimeConfig } from "./protocol.js";
@@ -191,8 +192,9 @@ function run(values: string[], formats: string, logBudget: number): string | Pro
 /** One-shot: the host calls this with the progress buffer and config, then deletes it. */
 g.__weir_boot = (progress: SharedArrayBuffer, cfg: RuntimeConfig) => {
   config = cfg;
-  progressIndex = new Int32Array(progress, 0, 1);
-  progressStart = new Float64Array(progress, 8, 1);
+  installAllocationGuards(cfg.memoryMb);
+  progressIndex = new Int32Array(progress);
+  progressStart = new Float64Array(progress);
   const env = Object.create(null) as Record<string, string>;
   for (const key of Object.keys(cfg.env)) env[key] = String(cfg.env[key]);
   defineProperty(g, "env", { value: freeze(env), writable: false, enumerable: false, configurable: false });

@@ -183,6 +183,7 @@ export const PipelineSpecInput = Type.Object(
     env: Type.Optional(
       Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), Type.String(), {
         maxProperties: 200,
+        additionalProperties: false,
       }),
     ),
     limits: Type.Optional(Type.Object({}, { additionalProperties: true })),
@@ -263,7 +264,10 @@ export function parsePipelineSpec(input: unknown): SpecResult {
   const source = connector(SOURCE_CONFIGS, raw.source, "/source", issues);
   const sink = connector(SINK_CONFIGS, raw.sink, "/sink", issues);
   const env = check(
-    Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), Type.String(), { maxProperties: 200 }),
+    Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), Type.String(), {
+      maxProperties: 200,
+      additionalProperties: false,
+    }),
     raw.env ?? {},
     "/env",
     issues,

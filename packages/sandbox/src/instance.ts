@@ -68,13 +68,7 @@ export class Instance {
           "the handler script does not export a `handler` function; add `export function handler(data, log) { ... }`",
         );
       }
-      return new Instance(
-        isolate,
-        context,
-        runner,
-        new Int32Array(progress),
-        new Float64Array(progress),
-      );
+      return new Instance(isolate, context, runner, new Int32Array(progress), new Float64Array(progress));
     } catch (err) {
       if (!isolate.isDisposed) isolate.dispose();
       throw err;

@@ -100,7 +100,7 @@ describe("limits", () => {
   });
 
   it("reports HANDLER_MEMORY for a heap that outgrows memory_mb", async () => {
-    const s = await make(MISBEHAVING, { limits: { memory_mb: 32 } });
+    const s = await make(MISBEHAVING, { limits: { memory_mb: 32, timeout_ms: 20_000 } });
     const err = failed(await s.run('{"mode":"grow"}'));
     expect(err.code).toBe("HANDLER_MEMORY");
     expect(s.stats().recycles).toBe(1);
@@ -165,11 +165,12 @@ describe("limits", () => {
     const after = s.stats();
     expect(after.recycles).toBe(1);
     expect(after.cpuTimeMs).toBeGreaterThanOrEqual(before + 50);
-
   });
 
   it("surfaces load-time faults at creation", async () => {
-    await expect(sandboxFor(`throw new Error("top-level boom"); export const handler = () => null;`)).rejects.toMatchObject({
+    await expect(
+      sandboxFor(`throw new Error("top-level boom"); export const handler = () => null;`),
+    ).rejects.toMatchObject({
       code: "HANDLER_ERROR",
       message: expect.stringContaining("top-level boom"),
     });

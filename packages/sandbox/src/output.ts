@@ -83,7 +83,9 @@ export function decodeChunk(
   for (const entry of header.l) {
     const i = entry[0];
     if (entry[5]) truncated++;
-    (logs[i] ??= []).push(logRecord(entry, metas[i], tags));
+    const list = logs[i] ?? [];
+    list.push(logRecord(entry, metas[i], tags));
+    logs[i] = list;
   }
   const errors = new Map<number, ChunkHeader["e"][number]>();
   for (const e of header.e) errors.set(e[0], e);

@@ -92,26 +92,26 @@ function emit(i: number, result: unknown, t0: number): void {
       const row = list[k];
       if (typeof row !== "object" || row === null || isArray(row)) {
         const kind = row === null ? "null" : isArray(row) ? "an array" : `a ${typeof row}`;
-        return fail(i, "HANDLER_OUTPUT", outputError(`row ${k} is ${kind}; rows must be plain objects`), t0);
+        fail(i, "HANDLER_OUTPUT", outputError(`row ${k} is ${kind}; rows must be plain objects`), t0);
+        return;
       }
       let line: unknown;
       try {
         line = stringify(row);
       } catch (err) {
-        return fail(i, "HANDLER_OUTPUT", err, t0, `row ${k} cannot be serialized to JSON: `);
+        fail(i, "HANDLER_OUTPUT", err, t0, `row ${k} cannot be serialized to JSON: `);
+        return;
       }
       if (typeof line !== "string") {
-        return fail(i, "HANDLER_OUTPUT", outputError(`row ${k} serializes to nothing (toJSON?)`), t0);
+        fail(i, "HANDLER_OUTPUT", outputError(`row ${k} serializes to nothing (toJSON?)`), t0);
+        return;
       }
       text += count ? `\n${line}` : line;
       count++;
       if (text.length > config.maxOutputChars) {
-        return fail(
-          i,
-          "HANDLER_OUTPUT",
-          outputError(`output exceeds max_output_bytes (${config.maxOutputChars}) at row ${k}`),
-          t0,
-        );
+        const message = `output exceeds max_output_bytes (${config.maxOutputChars}) at row ${k}`;
+        fail(i, "HANDLER_OUTPUT", outputError(message), t0);
+        return;
       }
     }
   }

@@ -1,0 +1,59 @@
+/**
+ * The worker's configuration: one validated object, parsed once at boot from the environment.
+ * Unknown or malformed values stop the worker with a message naming the variable.
+ */
+import { hostname } from "node:os";
+import { type Static, Type } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+
+const Int = (def: number, min = 0) => Type.Integer({ default: def, minimum: min });
+
+const WorkerEnv = Type.Object({
+  /** Base URL of the Weir API the worker reads desired state from and reports to. */
+  WEIR_API_URL: Type.String({ default: "http://127.0.0.1:8080", pattern: "^https?://" }),
+  /** Bearer token for the API's /v1/worker routes (the API's WEIR_WORKER_TOKEN). */
+  WEIR_WORKER_TOKEN: Type.String({ minLength: 1 }),
+  /** Stable identity in reports and logs; defaults to host-pid. */
+  WEIR_WORKER_ID: Type.String({ minLength: 1, default: `${hostname()}-${process.pid}` }),
+  /** Port of the worker's /metrics and /healthz (0 picks a free port, -1 disables). */
+  WEIR_WORKER_METRICS_PORT: Type.Integer({ default: 9464, minimum: -1, maximum: 65535 }),
+  /** How often desired state is polled. */
+  WEIR_WORKER_POLL_MS: Int(1000, 50),
+  /** How often status, counters and lag are reported. */
+  WEIR_WORKER_REPORT_MS: Int(2000, 100),
+  /** How often buffered handler logs are shipped to the API. */
+  WEIR_WORKER_LOG_FLUSH_MS: Int(500, 50),
+  /** Upper bound of log lines buffered per pipeline while the API is unreachable; beyond it lines are dropped and counted. */
+  WEIR_WORKER_LOG_BUFFER: Int(10_000, 100),
+  /** Messages handed to the sandbox per call. */
+  WEIR_WORKER_SANDBOX_CHUNK: Int(500, 1),
+  /** Partitions of one pipeline processed at the same time. */
+  WEIR_WORKER_PARTITION_CONCURRENCY: Int(4, 1),
+  /** pino level for the worker's own logs. */
+  WEIR_LOG_LEVEL: Type.Union(
+    ["trace", "debug", "info", "warn", "error", "fatal", "silent"].map((l) => Type.Literal(l)),
+    { default: "info" },
+  ),
+});
+
+export type WorkerEnv = Static<typeof WorkerEnv>;
+
+/** Parse and validate the worker's environment (pass `process.env`, or an object in tests). */
+export function parseEnv(source: Record<string, string | undefined>): WorkerEnv {
+  const picked: Record<string, unknown> = {};
+  for (const key of Object.keys(WorkerEnv.properties)) {
+    const raw = source[key];
+    if (raw === undefined || raw === "") continue;
+    picked[key] =
+      /^-?\d+$/.test(raw) && WorkerEnv.properties[key as keyof WorkerEnv].type === "integer"
+        ? Number(raw)
+        : raw;
+  }
+  const value = Value.Default(WorkerEnv, picked);
+  const errors = [...Value.Errors(WorkerEnv, value)];
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `  ${e.path.slice(1) || "(env)"}: ${e.message}`);
+    throw new Error(`invalid worker environment:\n${lines.join("\n")}`);
+  }
+  return value as WorkerEnv;
+}

@@ -1,0 +1,40 @@
+/**
+ * Per-partition state of a running pipeline: the open batch, a lock that serialises the consumer
+ * callback with the wait-time flusher, the pending cut point after a takeover, and lag figures.
+ */
+import { OpenBatch } from "./batch.js";
+
+export class PartitionState {
+  batch = new OpenBatch();
+  /** When set, the previous owner may have written rows up to this offset: cut the batch exactly there. */
+  cutAt: string | null = null;
+  /** Resolves once the committed offset's metadata has been read for this assignment. */
+  loaded: Promise<void> | null = null;
+  committed: string | null = null;
+  highWatermark: string | null = null;
+  paused = false;
+  /** The latest heartbeat callback kafkajs handed us for this partition. */
+  heartbeat: (() => Promise<void>) | undefined;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    /** Consumer-group generation this state belongs to; a rejoin makes it stale. */
+    readonly generation: number,
+  ) {}
+
+  /** Run `fn` after every earlier locked call of this partition has settled. */
+  lock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  lag(): number {
+    if (this.highWatermark === null) return 0;
+    const committed = this.committed === null ? 0n : BigInt(this.committed);
+    const lag = BigInt(this.highWatermark) - committed;
+    return lag > 0n ? Number(lag) : 0;
+  }
+}

@@ -1,0 +1,476 @@
+/**
+ * Runs one pipeline on this worker: a consumer in the pipeline's Kafka group, the handler in the
+ * sandbox, batches per partition to the sink, the DLQ for what fails. Offsets are committed only up
+ * to the end of a flushed batch, after its rows are in the sink and its failures in the DLQ.
+ *
+ * A batch whose rows may reach the sink before its offsets are committed is announced first by a
+ * commit of its start offset with `weir:pending:<last>` metadata. If the worker dies in between, the
+ * next owner reads that mark and cuts its first batch at the same offset, so the replayed insert has
+ * the same dedup token and a deduplicating table drops it.
+ */
+import {
+  batchLimits,
+  createSink,
+  type DlqInput,
+  DlqWriter,
+  kafkaClientConfig,
+  type Sink,
+} from "@weir/connectors";
+import {
+  type Counters,
+  type DesiredPipeline,
+  type PipelineReport,
+  type PipelineState,
+  type SerializedError,
+  serializeError,
+  WeirError,
+  ZERO_COUNTERS,
+} from "@weir/core";
+import { createSandbox, type Sandbox } from "@weir/sandbox";
+import { type Admin, type Consumer, type EachBatchPayload, Kafka, logLevel } from "kafkajs";
+import type { Logger } from "pino";
+import { nextOffset, OpenBatch, parsePendingMetadata, pendingMetadata } from "./batch.js";
+import { deliverRows, sleep, withRetry } from "./deliver.js";
+import type { LogShipper } from "./logs.js";
+import type { WorkerMetrics } from "./metrics.js";
+import { PartitionState } from "./partition.js";
+
+export interface RunnerDeps {
+  workerId: string;
+  logs: LogShipper;
+  metrics: WorkerMetrics;
+  logger: Logger;
+  sandboxChunk: number;
+  partitionConcurrency: number;
+}
+
+export class PipelineRunner {
+  readonly id: string;
+  readonly revision: number;
+  private state: PipelineState = "deploying";
+  private lastError: SerializedError | null = null;
+  private readonly counters: Counters = { ...ZERO_COUNTERS };
+  private readonly partitions = new Map<number, PartitionState>();
+  /** Aborted when a stop begins: ends start-up retries. */
+  private readonly stopCtl = new AbortController();
+  /** Aborted when a graceful stop runs out of time: ends sink retries without committing. */
+  private readonly abort = new AbortController();
+  private generation = 0;
+  private sandbox: Sandbox | null = null;
+  private sink: Sink | null = null;
+  private kafka: Kafka | null = null;
+  private consumer: Consumer | null = null;
+  private admin: Admin | null = null;
+  private dlq: DlqWriter | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private starting: Promise<void> | null = null;
+  private stopping = false;
+  private readonly limits;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly desired: DesiredPipeline,
+    private readonly deps: RunnerDeps,
+  ) {
+    this.id = desired.id;
+    this.revision = desired.revision;
+    this.limits = batchLimits(desired.spec.sink);
+    this.log = deps.logger.child({ pipeline: desired.id, revision: desired.revision });
+  }
+
+  private get spec() {
+    return this.desired.spec;
+  }
+
+  private get topic(): string {
+    return this.spec.source.config.topic;
+  }
+
+  private get groupId(): string {
+    return this.spec.source.config.group_id ?? `weir-${this.id}`;
+  }
+
+  /** Start in the background; failures to start are reported as `failing` and retried. */
+  start(): void {
+    this.starting ??= this.startLoop();
+  }
+
+  private async startLoop(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopping) {
+      try {
+        await this.startOnce();
+        return;
+      } catch (err) {
+        this.fail(err, "start");
+        await this.teardown();
+        attempt++;
+        const wait = Math.min(
+          this.spec.retry.max_backoff_ms,
+          this.spec.retry.initial_backoff_ms * 2 ** attempt,
+        );
+        await sleep(wait * (0.5 + Math.random() / 2), this.stopCtl.signal);
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
+    const handler = this.desired.handler;
+    if (!handler) throw new WeirError("VALIDATION", "no handler version uploaded for this pipeline");
+    this.sandbox ??= await createSandbox({
+      code: handler.code,
+      sourceMap: handler.source_map,
+      env: this.spec.env,
+      limits: this.spec.limits,
+      pipelineId: this.id,
+      handlerVersion: String(handler.version),
+    });
+    this.sink ??= createSink(this.spec.sink, {
+      pipelineId: this.id,
+      logger: (level, message, fields) => this.workerLog(level, message, fields),
+    });
+    await this.sink.connect();
+    for (const note of this.sink.capabilities.notes) this.workerLog("warn", note);
+
+    const source = this.spec.source.config;
+    this.kafka = new Kafka({
+      ...kafkaClientConfig(source, `weir-${this.deps.workerId}`),
+      logLevel: logLevel.ERROR,
+    });
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    this.dlq = new DlqWriter(this.kafka, this.spec.dead_letter.topic);
+    await this.dlq.connect();
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
+      maxWaitTimeInMs: Math.min(500, Math.max(50, this.limits.maxWaitMs)),
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => this.onRejoin());
+    consumer.on(consumer.events.CRASH, (e) => {
+      this.onRejoin();
+      this.fail(e.payload.error, "consumer");
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topic, fromBeginning: source.auto_offset_reset === "earliest" });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.deps.partitionConcurrency,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+    this.timer = setInterval(() => this.flushAged(), Math.max(20, Math.min(250, this.limits.maxWaitMs / 4)));
+    this.timer.unref();
+    if (this.state === "deploying" || this.state === "failing") this.state = "running";
+    this.lastError = null;
+    this.log.info({ group: this.groupId, topic: this.topic }, "pipeline started");
+  }
+
+  /** A (re)join restarts kafkajs at the committed offsets: open batches are dropped, nothing was written from them. */
+  private onRejoin(): void {
+    this.generation++;
+    this.partitions.clear();
+  }
+
+  private partitionState(partition: number): PartitionState {
+    let p = this.partitions.get(partition);
+    if (!p || p.generation !== this.generation) {
+      p = new PartitionState(this.topic, partition, this.generation);
+      this.partitions.set(partition, p);
+    }
+    return p;
+  }
+
+  private async loadCommitted(p: PartitionState): Promise<void> {
+    const offsets = await this.admin!.fetchOffsets({ groupId: this.groupId, topics: [this.topic] });
+    const mine = offsets[0]?.partitions.find((x) => x.partition === p.partition);
+    p.committed = mine && mine.offset !== "-1" ? mine.offset : null;
+    p.cutAt = parsePendingMetadata(mine?.metadata);
+    if (p.cutAt)
+      this.workerLog("info", "resuming a batch that may have been written", {
+        partition: p.partition,
+        cut_at: p.cutAt,
+      });
+  }
+
+  private async eachBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
+    const p = this.partitionState(batch.partition);
+    p.highWatermark = batch.highWatermark;
+    p.heartbeat = heartbeat;
+    await p.lock(async () => {
+      if (p.generation !== this.generation) return;
+      p.loaded ??= this.loadCommitted(p);
+      await p.loaded;
+      const format = this.spec.source.config.format;
+      const chunk = this.deps.sandboxChunk;
+      for (let i = 0; i < batch.messages.length; i += chunk) {
+        if (this.stopping || !isRunning() || isStale() || p.generation !== this.generation) return;
+        const slice = batch.messages.slice(i, i + chunk);
+        const started = performance.now();
+        const results = await this.sandbox!.runBatch(
+          slice.map((m) => ({
+            value: m.value === null ? "" : m.value.toString("utf8"),
+            meta: { topic: batch.topic, partition: batch.partition, offset: m.offset, format },
+          })),
+        );
+        this.deps.metrics.handlerSeconds.observe({ pipeline: this.id }, (performance.now() - started) / 1000);
+        this.counters.messages_in += slice.length;
+        this.deps.metrics.messagesIn.inc({ pipeline: this.id }, slice.length);
+        const now = Date.now();
+        for (let j = 0; j < slice.length; j++) {
+          const m = slice[j]!;
+          const r = results[j]!;
+          if (r.logs.length > 0) this.deps.logs.push(this.id, r.logs);
+          p.batch.touch(m.offset, now);
+          const held = { offset: m.offset, key: m.key, value: m.value, headers: m.headers };
+          if (r.ok) {
+            if (r.rowCount > 0) p.batch.addRows({ message: held, rows: r.rows, rowCount: r.rowCount });
+            else {
+              this.counters.dropped++;
+              this.deps.metrics.dropped.inc({ pipeline: this.id });
+            }
+          } else {
+            this.counters.failed++;
+            this.deps.metrics.failed.inc({ pipeline: this.id });
+            p.batch.addFailure(this.failure(batch.partition, held, r.error));
+          }
+          resolveOffset(m.offset);
+          if (this.shouldCut(p, m.offset)) await this.flush(p);
+        }
+        await heartbeat();
+      }
+    });
+  }
+
+  private failure(
+    partition: number,
+    m: { offset: string; key: Buffer | null; value: Buffer | null; headers: DlqInput["headers"] | undefined },
+    error: SerializedError,
+  ): DlqInput {
+    return {
+      pipelineId: this.id,
+      stage: error.code === "DECODE_ERROR" ? "decode" : "handler",
+      error,
+      attempts: 1,
+      handlerVersion: this.desired.handler ? String(this.desired.handler.version) : null,
+      source: { topic: this.topic, partition, offset: m.offset },
+      key: m.key,
+      value: m.value,
+      headers: m.headers ?? {},
+    };
+  }
+
+  /** Cut by size, or exactly at the previous owner's pending mark. */
+  private shouldCut(p: PartitionState, offset: string): boolean {
+    if (p.cutAt !== null) return BigInt(offset) >= BigInt(p.cutAt);
+    const b = p.batch;
+    return b.rowCount >= this.limits.maxRows || b.bytes >= this.limits.maxBytes;
+  }
+
+  private flushAged(): void {
+    const now = Date.now();
+    for (const p of this.partitions.values()) {
+      // A partition stuck in sink retries holds its lock; keep the group membership alive meanwhile.
+      if (p.paused) p.heartbeat?.().catch(() => undefined);
+      const b = p.batch;
+      if (b.empty || p.cutAt !== null || now - b.openedAt < this.limits.maxWaitMs) continue;
+      p.lock(async () => {
+        if (
+          p.generation === this.generation &&
+          !p.batch.empty &&
+          Date.now() - p.batch.openedAt >= this.limits.maxWaitMs
+        ) {
+          await this.flush(p);
+        }
+      }).catch((err) => this.fail(err, "flush"));
+    }
+  }
+
+  private async flush(p: PartitionState): Promise<void> {
+    const b = p.batch;
+    if (b.empty) return;
+    const first = b.firstOffset!;
+    const last = b.lastOffset!;
+    if (b.failures.length > 0) await this.writeDlq(b.failures);
+    if (b.rowCount > 0) {
+      await this.commit(p, first, pendingMetadata(last));
+      await deliverRows(
+        {
+          pipelineId: this.id,
+          topic: this.topic,
+          partition: p.partition,
+          handlerVersion: this.desired.handler ? String(this.desired.handler.version) : null,
+          retry: this.spec.retry,
+          sink: this.sink!,
+          signal: this.abort.signal,
+          writeDlq: (records) => this.writeDlq(records),
+          onRetry: async (error, attempt) => {
+            this.counters.retries++;
+            this.deps.metrics.retries.inc({ pipeline: this.id });
+            this.lastError = error;
+            if (attempt >= 2) this.state = "failing";
+            if (!p.paused) {
+              p.paused = true;
+              this.consumer?.pause([{ topic: this.topic, partitions: [p.partition] }]);
+            }
+            this.workerLog("warn", `sink write failed, retrying: ${error.message}`, {
+              partition: p.partition,
+              attempt,
+            });
+          },
+          onRecovered: () => {
+            if (this.state === "failing") this.state = "running";
+            this.workerLog("info", "sink write succeeded after retries", { partition: p.partition });
+          },
+          onSinkFailure: (error, records) => {
+            this.state = "failing";
+            this.lastError = error;
+            this.workerLog(
+              "error",
+              `sink refused rows; ${records} message(s) sent to the DLQ: ${error.message}`,
+              {
+                partition: p.partition,
+                code: error.code,
+              },
+            );
+          },
+          onWritten: (rows, seconds) => {
+            this.counters.rows_out += rows;
+            this.deps.metrics.rowsOut.inc({ pipeline: this.id }, rows);
+            this.deps.metrics.sinkSeconds.observe({ pipeline: this.id }, seconds);
+          },
+        },
+        b.entries,
+        first,
+        last,
+      );
+    }
+    await this.commit(p, nextOffset(last), null);
+    p.batch = new OpenBatch();
+    p.cutAt = null;
+    if (p.paused) {
+      p.paused = false;
+      this.consumer?.resume([{ topic: this.topic, partitions: [p.partition] }]);
+    }
+  }
+
+  private async commit(p: PartitionState, offset: string, metadata: string | null): Promise<void> {
+    if (p.generation !== this.generation) {
+      throw new WeirError("SOURCE_ERROR", "partition was reassigned; dropping the open batch", {
+        retryable: true,
+      });
+    }
+    await this.consumer!.commitOffsets([{ topic: this.topic, partition: p.partition, offset, metadata }]);
+    p.committed = offset;
+  }
+
+  private async writeDlq(records: DlqInput[]): Promise<void> {
+    await withRetry(
+      async () => {
+        try {
+          await this.dlq!.write(records);
+        } catch (err) {
+          const wire = serializeError(err, "DLQ_ERROR");
+          throw new WeirError("DLQ_ERROR", `dead-letter write failed: ${wire.message}`, {
+            retryable: true,
+            cause: err,
+          });
+        }
+      },
+      { ...this.spec.retry, max_attempts: Math.max(this.spec.retry.max_attempts, 20) },
+      this.abort.signal,
+      async (error) => {
+        this.lastError = error;
+      },
+    );
+    this.counters.dlq += records.length;
+    this.deps.metrics.dlq.inc({ pipeline: this.id }, records.length);
+  }
+
+  private fail(err: unknown, where: string): void {
+    this.lastError = serializeError(err);
+    this.state = "failing";
+    this.log.warn({ err, where }, "pipeline failing");
+    this.workerLog("error", `${where}: ${this.lastError.message}`, { code: this.lastError.code });
+  }
+
+  private workerLog(
+    level: "debug" | "info" | "warn" | "error",
+    message: string,
+    fields?: Record<string, unknown>,
+  ): void {
+    this.deps.logs.push(this.id, [{ time: Date.now(), level, message, fields, source: "worker" }]);
+  }
+
+  /** Status, counters and lag for the API. */
+  report(): PipelineReport {
+    const lag = [...this.partitions.values()].map((p) => {
+      const l = p.lag();
+      this.deps.metrics.lag.set({ pipeline: this.id, topic: p.topic, partition: String(p.partition) }, l);
+      return {
+        topic: p.topic,
+        partition: p.partition,
+        committed: p.committed,
+        high_watermark: p.highWatermark ?? "0",
+        lag: l,
+      };
+    });
+    return {
+      pipeline_id: this.id,
+      revision: this.revision,
+      state: this.state,
+      last_error: this.lastError,
+      counters: { ...this.counters },
+      lag,
+      handler_version: this.desired.handler ? String(this.desired.handler.version) : null,
+    };
+  }
+
+  /**
+   * Drain and leave: stop fetching, flush every open batch, commit, leave the group. If the sink
+   * cannot take the rows within `timeoutMs`, give up without committing (the next owner replays).
+   */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.stopCtl.abort();
+    if (this.timer) clearInterval(this.timer);
+    await this.starting?.catch(() => undefined);
+    try {
+      this.consumer?.pause([{ topic: this.topic }]);
+    } catch {
+      // not running: nothing to pause
+    }
+    const drain = Promise.allSettled([...this.partitions.values()].map((p) => p.lock(() => this.flush(p))));
+    const timer = setTimeout(() => this.abort.abort(), timeoutMs);
+    const results = await drain;
+    clearTimeout(timer);
+    for (const r of results)
+      if (r.status === "rejected")
+        this.log.warn({ err: r.reason }, "flush on stop failed; the next owner replays");
+    await this.teardown();
+    this.sandbox?.dispose();
+    this.sandbox = null;
+    await this.sink?.close().catch(() => undefined);
+    this.sink = null;
+    this.log.info("pipeline stopped");
+  }
+
+  private async teardown(): Promise<void> {
+    await Promise.allSettled([this.consumer?.disconnect(), this.admin?.disconnect(), this.dlq?.close()]);
+    this.consumer = null;
+    this.admin = null;
+    this.dlq = null;
+    this.kafka = null;
+  }
+}

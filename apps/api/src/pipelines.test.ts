@@ -175,7 +175,7 @@ describe("persistence", () => {
     const state = await h.worker.desiredState();
     if (!state.changed) throw new Error("expected a full state");
     const wp = state.pipelines.find((x) => x.id === p.id);
-    expect((wp?.spec.sink.config as { password: string }).password).toBe("pw-persist-1");
+    expect(wp?.spec.sink.config).toMatchObject({ password: "pw-persist-1" });
     expect(wp?.handler?.version).toBe(1);
   });
 });

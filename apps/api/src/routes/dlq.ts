@@ -25,6 +25,10 @@ import { IdParams, responses } from "../schemas.js";
 
 const MAX_REPLAY = 100_000;
 
+// Math.min/max do not take bigint offsets.
+const bigMin = (a: bigint, b: bigint) => (a < b ? a : b);
+const bigMax = (a: bigint, b: bigint) => (a > b ? a : b);
+
 /** Kafka client and topic of a pipeline's DLQ, plus the ranges not purged for this pipeline. */
 async function dlqOf(ctx: AppContext, row: PipelineRow) {
   const spec = openSpec(ctx, row);
@@ -34,7 +38,7 @@ async function dlqOf(ctx: AppContext, row: PipelineRow) {
   const wm = await watermarks(kafka, topic);
   const ranges: ReadRange[] = wm.map((w) => {
     const mark = marks.get(w.partition) ?? 0n;
-    return { partition: w.partition, start: mark > w.low ? mark : w.low, end: w.high };
+    return { partition: w.partition, start: bigMax(mark, w.low), end: w.high };
   });
   return { spec, kafka, topic, ranges };
 }
@@ -148,13 +152,13 @@ export async function dlqRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext
         read = ranges.flatMap((r) => {
           const offs = byPartition.get(r.partition);
           if (!offs) return [];
-          const lo = offs.reduce((a, b) => (a < b ? a : b));
-          const hi = offs.reduce((a, b) => (a > b ? a : b));
+          const lo = offs.reduce(bigMin);
+          const hi = offs.reduce(bigMax);
           return [
             {
               partition: r.partition,
-              start: lo > r.start ? lo : r.start,
-              end: hi + 1n < r.end ? hi + 1n : r.end,
+              start: bigMax(lo, r.start),
+              end: bigMin(hi + 1n, r.end),
             },
           ];
         });

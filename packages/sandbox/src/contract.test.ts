@@ -132,4 +132,10 @@ describe("handler contract", () => {
     await s.run("{}");
     expect(results.map((r) => rowsOf(r)[0])).toEqual([1, 2, 3, 4, 5].map((calls) => ({ loads: 1, calls })));
   });
+
+  it("rejects with SANDBOX_DISPOSED after dispose()", async () => {
+    const s = await make("export const handler = () => null;");
+    s.dispose();
+    await expect(s.run("{}")).rejects.toMatchObject({ code: "SANDBOX_DISPOSED" });
+  });
 });

@@ -160,11 +160,11 @@ describe("limits", () => {
     await s.run('{"ms":60}');
     expect(s.stats().heapUsedBytes).toBeGreaterThan(0);
     const before = s.stats().cpuTimeMs;
-    expect(before).toBeGreaterThanOrEqual(40);
+    expect(before).toBeGreaterThan(10); // loose: a busy 60 ms may get less CPU on a loaded CI box
     await s.run('{"ms":0,"mode":"spin"}');
     const after = s.stats();
     expect(after.recycles).toBe(1);
-    expect(after.cpuTimeMs).toBeGreaterThanOrEqual(before + 50);
+    expect(after.cpuTimeMs).toBeGreaterThan(before + 10); // the retired isolate's CPU is kept
   });
 
   it("surfaces load-time faults at creation", async () => {

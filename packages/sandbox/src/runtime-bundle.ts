@@ -27,6 +27,10 @@ export function runtimeSource(): Promise<string> {
       const js = out.outputFiles[0];
       if (!js) throw new Error("esbuild produced no runtime bundle");
       return js.text;
+    })
+    .catch((err: unknown) => {
+      bundle = undefined; // let the next sandbox try again
+      throw err;
     });
   return bundle;
 }

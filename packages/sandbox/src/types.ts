@@ -65,7 +65,7 @@ export interface SandboxOptions {
   /** The pipeline's env, readable by the handler as the frozen global `env`. */
   env?: Record<string, string>;
   limits?: Partial<Limits>;
-  /** Shares the log rate limit between sandboxes of one pipeline; also tags nothing else. */
+  /** Sandboxes with the same pipelineId share one log rate limit (e.g. old and new version during a deploy). */
   pipelineId?: string;
   /** Tags log records (`handler_version`). */
   handlerVersion?: string;

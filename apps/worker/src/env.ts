@@ -29,6 +29,8 @@ const WorkerEnv = Type.Object({
   WEIR_WORKER_SANDBOX_CHUNK: Int(500, 1),
   /** Partitions of one pipeline processed at the same time. */
   WEIR_WORKER_PARTITION_CONCURRENCY: Int(4, 1),
+  /** Kafka group session timeout: how long a dead worker holds its partitions before the group moves them. */
+  WEIR_WORKER_SESSION_TIMEOUT_MS: Int(10_000, 6000),
   /** pino level for the worker's own logs. */
   WEIR_LOG_LEVEL: Type.Union(
     ["trace", "debug", "info", "warn", "error", "fatal", "silent"].map((l) => Type.Literal(l)),

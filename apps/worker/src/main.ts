@@ -40,6 +40,7 @@ const supervisor = new Supervisor(
     logger: log,
     sandboxChunk: env.WEIR_WORKER_SANDBOX_CHUNK,
     partitionConcurrency: env.WEIR_WORKER_PARTITION_CONCURRENCY,
+    sessionTimeoutMs: env.WEIR_WORKER_SESSION_TIMEOUT_MS,
   },
   env.WEIR_WORKER_POLL_MS,
   env.WEIR_WORKER_REPORT_MS,

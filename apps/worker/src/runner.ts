@@ -42,6 +42,8 @@ export interface RunnerDeps {
   logger: Logger;
   sandboxChunk: number;
   partitionConcurrency: number;
+  /** Kafka group session timeout (ms). */
+  sessionTimeoutMs: number;
 }
 
 export class PipelineRunner {
@@ -143,8 +145,8 @@ export class PipelineRunner {
     await this.dlq.connect();
     const consumer = this.kafka.consumer({
       groupId: this.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: this.deps.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(this.deps.sessionTimeoutMs / 10)),
       maxBytesPerPartition: 8 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
       maxWaitTimeInMs: Math.min(500, Math.max(50, this.limits.maxWaitMs)),

@@ -110,6 +110,8 @@ export class Supervisor {
   reports(): PipelineReport[] {
     const out = [...this.runners.values()].map((r) => r.report());
     for (const p of this.paused.values()) {
+      // Paused only once its runner has drained and left the group.
+      if (this.runners.has(p.id)) continue;
       out.push({
         pipeline_id: p.id,
         revision: p.revision,

@@ -124,6 +124,7 @@ export function testDeps(): RunnerDeps & { shipped: LogRecord[] } {
     logger: pino({ level: "silent" }),
     sandboxChunk: 200,
     partitionConcurrency: 2,
+    sessionTimeoutMs: 10_000,
     shipped,
   };
 }

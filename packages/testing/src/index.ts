@@ -38,3 +38,4 @@ export async function waitFor<T>(
 }
 
 export { fixturePath, readFixture } from "./fixtures.js";
+export { type ApiProcess, type AppProcess, freePort, startApi, startWorker } from "./processes.js";

@@ -4,7 +4,15 @@
  * leaves the group, and status and metrics are reported.
  */
 import { WeirClient } from "@weir/sdk";
-import { type ApiProcess, type AppProcess, freePort, kafkaBrokers, startApi, startWorker, waitFor } from "@weir/testing";
+import {
+  type ApiProcess,
+  type AppProcess,
+  freePort,
+  kafkaBrokers,
+  startApi,
+  startWorker,
+  waitFor,
+} from "@weir/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ch, clickhouseSink, countRows, createTable, createTopic, kafka, produce } from "./test-support.js";
 
@@ -70,7 +78,11 @@ describe("worker process", () => {
     // A stream of about 10 s; each kill lands while rows are flowing (or the backlog drains).
     const producing = (async () => {
       for (let i = 0; i < total; i += 200) {
-        await produce(topic, Array.from({ length: 200 }, (_, j) => ({ id: i + j })), 2);
+        await produce(
+          topic,
+          Array.from({ length: 200 }, (_, j) => ({ id: i + j })),
+          2,
+        );
         await new Promise((r) => setTimeout(r, 300));
       }
     })();
@@ -92,8 +104,13 @@ describe("worker process", () => {
     }
     expect(kills).toBeGreaterThanOrEqual(1);
     await producing;
-    await waitFor(async () => (await countRows(table)).distinct === total, { what: `${total} distinct ids`, timeoutMs: 90_000 });
-    await waitFor(async () => (await committed(`weir-${p.id}`, topic)) === total, { what: "all offsets committed" });
+    await waitFor(async () => (await countRows(table)).distinct === total, {
+      what: `${total} distinct ids`,
+      timeoutMs: 90_000,
+    });
+    await waitFor(async () => (await committed(`weir-${p.id}`, topic)) === total, {
+      what: "all offsets committed",
+    });
     const { rows, distinct } = await countRows(table);
     expect(distinct).toBe(total);
     // A kill between an insert and its commit replays that batch: duplicates are possible, loss is not.
@@ -107,17 +124,29 @@ describe("worker process", () => {
     const p = await pipeline(topic, table, "v1");
     const metricsPort = await freePort();
     const w = worker({ WEIR_WORKER_METRICS_PORT: String(metricsPort) });
-    await produce(topic, Array.from({ length: 1000 }, (_, i) => ({ id: i })), 2);
+    await produce(
+      topic,
+      Array.from({ length: 1000 }, (_, i) => ({ id: i })),
+      2,
+    );
     await waitFor(async () => (await countRows(table)).rows === 1000, { what: "first 1000 rows" });
 
     await client.uploadHandler(p.id, handler("v2"));
     await waitFor(() => settled(p.id, "running"), { what: "v2 running" });
-    await produce(topic, Array.from({ length: 1000 }, (_, i) => ({ id: 1000 + i })), 2);
+    await produce(
+      topic,
+      Array.from({ length: 1000 }, (_, i) => ({ id: 1000 + i })),
+      2,
+    );
     await waitFor(async () => (await countRows(table)).rows === 2000, { what: "2000 rows" });
 
     await client.pausePipeline(p.id);
     await waitFor(() => settled(p.id, "paused"), { what: "paused on every worker" });
-    await produce(topic, Array.from({ length: 500 }, (_, i) => ({ id: 2000 + i })), 2);
+    await produce(
+      topic,
+      Array.from({ length: 500 }, (_, i) => ({ id: 2000 + i })),
+      2,
+    );
     await new Promise((r) => setTimeout(r, 1500));
     expect((await countRows(table)).rows).toBe(2000);
 
@@ -125,14 +154,19 @@ describe("worker process", () => {
     await waitFor(async () => (await countRows(table)).rows === 2500, { what: "rows after resume" });
     expect(await countRows(table)).toEqual({ rows: 2500, distinct: 2500 });
     const tags = await (
-      await ch.query({ query: `SELECT v, min(id) AS lo, max(id) AS hi FROM ${table} GROUP BY v ORDER BY v`, format: "JSONEachRow" })
+      await ch.query({
+        query: `SELECT v, min(id) AS lo, max(id) AS hi FROM ${table} GROUP BY v ORDER BY v`,
+        format: "JSONEachRow",
+      })
     ).json<{ v: string; lo: string; hi: string }>();
     expect(tags.map((t) => t.v)).toEqual(["v1", "v2"]);
     expect(Number(tags[0]!.hi)).toBeLessThan(1000);
     expect(Number(tags[1]!.lo)).toBeGreaterThanOrEqual(1000);
 
     const logs = await client.getLogs(p.id, { limit: 100 });
-    expect(logs.items.some((l) => l.message === "progress" && l.offset !== undefined && l.offset !== null)).toBe(true);
+    expect(
+      logs.items.some((l) => l.message === "progress" && l.offset !== undefined && l.offset !== null),
+    ).toBe(true);
     const status = await client.getPipelineStatus(p.id);
     expect(status.lag.length).toBeGreaterThan(0);
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -166,8 +200,13 @@ describe("worker process", () => {
       sink: clickhouseSink(table, { max_batch_wait_ms: 60_000 }),
     });
     const w = worker();
-    await produce(topic, Array.from({ length: 700 }, (_, i) => ({ id: i })));
-    await waitFor(async () => (await client.getPipelineStatus(p.id)).counters.messages_in === 700, { what: "700 consumed" });
+    await produce(
+      topic,
+      Array.from({ length: 700 }, (_, i) => ({ id: i })),
+    );
+    await waitFor(async () => (await client.getPipelineStatus(p.id)).counters.messages_in === 700, {
+      what: "700 consumed",
+    });
     expect((await countRows(table)).rows).toBe(0);
     expect(await w.kill("SIGTERM")).toBe(0);
     expect(await countRows(table)).toEqual({ rows: 700, distinct: 700 });

@@ -49,7 +49,9 @@ function spawnApp(app: "api" | "worker", env: Record<string, string>): AppProces
   };
   proc.stdout?.on("data", keep);
   proc.stderr?.on("data", keep);
-  const exited = new Promise<number | string>((r) => proc.once("exit", (code, signal) => r(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((r) =>
+    proc.once("exit", (code, signal) => r(code ?? signal ?? -1)),
+  );
   return {
     proc,
     output: () => out,
@@ -69,7 +71,9 @@ export interface ApiProcess extends AppProcess {
 }
 
 /** Start the API on a free port with a fresh (or given) SQLite file; resolves when /readyz answers. */
-export async function startApi(opts: { dbPath?: string; adminToken?: string; workerToken?: string } = {}): Promise<ApiProcess> {
+export async function startApi(
+  opts: { dbPath?: string; adminToken?: string; workerToken?: string } = {},
+): Promise<ApiProcess> {
   const port = await freePort();
   const dbPath = opts.dbPath ?? join(mkdtempSync(join(tmpdir(), "weir-api-")), "weir.db");
   const adminToken = opts.adminToken ?? `adm_${randomBytes(16).toString("hex")}`;
@@ -86,7 +90,10 @@ export async function startApi(opts: { dbPath?: string; adminToken?: string; wor
   await waitFor(
     async () => {
       if (p.proc.exitCode !== null) throw new Error(`API exited early:\n${p.output()}`);
-      return fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+      return fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
     },
     { what: "the API to be ready", timeoutMs: 60_000 },
   );
@@ -94,7 +101,10 @@ export async function startApi(opts: { dbPath?: string; adminToken?: string; wor
 }
 
 /** Start a worker against `api`; `env` adds or overrides WEIR_WORKER_* settings. */
-export function startWorker(api: { url: string; workerToken: string }, env: Record<string, string> = {}): AppProcess {
+export function startWorker(
+  api: { url: string; workerToken: string },
+  env: Record<string, string> = {},
+): AppProcess {
   return spawnApp("worker", {
     WEIR_API_URL: api.url,
     WEIR_WORKER_TOKEN: api.workerToken,

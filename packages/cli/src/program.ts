@@ -1,0 +1,62 @@
+/** The `weir` command tree: global options, every command, and the help texts. */
+import { Command, Option } from "commander";
+import pkg from "../package.json" with { type: "json" };
+import { registerDlq } from "./commands/dlq.js";
+import { registerHandler } from "./commands/handler.js";
+import { registerLogs } from "./commands/logs.js";
+import { registerPipelines } from "./commands/pipelines.js";
+import type { CtxFactory } from "./commands/shared.js";
+import { registerTest } from "./commands/test.js";
+import { registerWait } from "./commands/wait.js";
+import { DEFAULT_API_URL, TOKEN_FILE } from "./config.js";
+import { EXIT_CODES_HELP } from "./errors.js";
+
+const ROOT_HELP = `
+Environment:
+  WEIR_API_URL  API base URL (default ${DEFAULT_API_URL}); --api wins
+  WEIR_TOKEN    bearer token; --token wins; unset: ${TOKEN_FILE} under the current folder
+
+${EXIT_CODES_HELP}
+
+Examples:
+  weir pipelines apply -f functions/otel-traces/pipeline.yaml
+  weir handler upload otel-traces functions/otel-traces/index.ts
+  weir test otel-traces samples.ndjson
+  weir logs otel-traces --level warn --since 10m -f
+  weir wait otel-traces --rows 1000 --timeout 2m
+  weir dlq replay otel-traces --all`;
+
+/**
+ * Build a fresh program (commander keeps parse state on the instance, so one per `run`).
+ * `write` receives commander's own output: help on stdout, usage errors on stderr.
+ */
+export function buildProgram(
+  makeCtx: CtxFactory,
+  write: { out: (text: string) => void; err: (text: string) => void },
+): Command {
+  const program = new Command("weir");
+  // Set before adding commands: subcommands inherit both settings.
+  program.exitOverride();
+  program.configureOutput({ writeOut: write.out, writeErr: write.err });
+  program
+    .description("Weir command line: pipelines, handlers, test runs, logs and dead letters")
+    .version(pkg.version, "-V, --version")
+    .addOption(new Option("--api <url>", `API base URL (env WEIR_API_URL, default ${DEFAULT_API_URL})`))
+    .addOption(new Option("--token <token>", `bearer token (env WEIR_TOKEN, else ${TOKEN_FILE})`))
+    .option("--json", "machine-readable JSON on stdout")
+    .option("--progress", "progress on stderr even when it is not a terminal")
+    .showHelpAfterError("(add --help for usage)")
+    .addHelpText("after", ROOT_HELP);
+
+  registerPipelines(program, makeCtx);
+  registerHandler(program, makeCtx);
+  registerTest(program, makeCtx);
+  registerLogs(program, makeCtx);
+  registerDlq(program, makeCtx);
+  registerWait(program, makeCtx);
+  const shortCodes =
+    "\nExit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 auth, 5 API unreachable or 5xx, 6 timeout.";
+  const leaves = (c: Command): Command[] => (c.commands.length === 0 ? [c] : c.commands.flatMap(leaves));
+  for (const c of program.commands.flatMap(leaves)) c.addHelpText("after", shortCodes);
+  return program;
+}

@@ -7,7 +7,7 @@ import { CommanderError } from "commander";
 import { authHint } from "./config.js";
 import { type CliIo, Ctx } from "./context.js";
 import { EXIT, exitCodeFor, formatError } from "./errors.js";
-import { buildProgram } from "./program.js";
+import { buildProgram, CLI_VERSION } from "./program.js";
 
 export { type CliIo, Ctx, type GlobalFlags } from "./context.js";
 export { EXIT, type ExitCode } from "./errors.js";
@@ -27,6 +27,10 @@ export async function run(argv: readonly string[], io: CliIo = {}): Promise<numb
     },
     { out, err },
   );
+  if (argv.length === 1 && argv[0] === "--version") {
+    out(`${CLI_VERSION}\n`);
+    return EXIT.OK;
+  }
   try {
     await program.parseAsync([...argv], { from: "user" });
     return ctx?.exitCode ?? EXIT.OK;

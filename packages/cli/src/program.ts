@@ -30,6 +30,8 @@ Examples:
  * Build a fresh program (commander keeps parse state on the instance, so one per `run`).
  * `write` receives commander's own output: help on stdout, usage errors on stderr.
  */
+export const CLI_VERSION = pkg.version;
+
 export function buildProgram(
   makeCtx: CtxFactory,
   write: { out: (text: string) => void; err: (text: string) => void },
@@ -40,7 +42,9 @@ export function buildProgram(
   program.configureOutput({ writeOut: write.out, writeErr: write.err });
   program
     .description("Weir command line: pipelines, handlers, test runs, logs and dead letters")
-    .version(pkg.version, "-V, --version")
+    // Only -V: a global --version would swallow `weir test --version N` (global options are
+    // recognised after the subcommand too). `weir --version` alone is handled in run().
+    .version(pkg.version, "-V", "print the CLI version (also: weir --version)")
     .addOption(new Option("--api <url>", `API base URL (env WEIR_API_URL, default ${DEFAULT_API_URL})`))
     .addOption(new Option("--token <token>", `bearer token (env WEIR_TOKEN, else ${TOKEN_FILE})`))
     .option("--json", "machine-readable JSON on stdout")

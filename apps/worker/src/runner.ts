@@ -65,6 +65,8 @@ export class PipelineRunner {
   private admin: Admin | null = null;
   private dlq: DlqWriter | null = null;
   private timer: NodeJS.Timeout | undefined;
+  /** Log lines the sandbox dropped (rate limit) that were already reported to the log shipper. */
+  private droppedLogLines = 0;
   private starting: Promise<void> | null = null;
   private stopping = false;
   private readonly limits;
@@ -226,6 +228,7 @@ export class PipelineRunner {
           })),
         );
         this.deps.metrics.handlerSeconds.observe({ pipeline: this.id }, (performance.now() - started) / 1000);
+        this.reportDroppedLogLines();
         this.counters.messages_in += slice.length;
         this.deps.metrics.messagesIn.inc({ pipeline: this.id }, slice.length);
         const now = Date.now();
@@ -252,6 +255,18 @@ export class PipelineRunner {
         await heartbeat();
       }
     });
+  }
+
+  /**
+   * Lines over the pipeline's log rate limit are dropped in the sandbox and appear in no RunResult;
+   * hand their count to the shipper so the API stores "N log lines dropped" instead of losing them
+   * silently.
+   */
+  private reportDroppedLogLines(): void {
+    const total = this.sandbox?.stats().droppedLogLines ?? this.droppedLogLines;
+    if (total <= this.droppedLogLines) return;
+    this.deps.logs.push(this.id, [], total - this.droppedLogLines);
+    this.droppedLogLines = total;
   }
 
   private failure(

@@ -93,3 +93,36 @@ export async function rowCount(ch: ClickHouseClient, table: string): Promise<num
   }>();
   return Number(r[0]?.n ?? 0);
 }
+
+/** A fresh `(id UInt64, kind String)` ReplacingMergeTree table keyed by id; returns its name. */
+export async function createIdTable(ch: ClickHouseClient): Promise<string> {
+  const table = uniqueName("faults_ids");
+  await ch.command({
+    query: `CREATE TABLE ${table} (id UInt64, kind String) ENGINE = ReplacingMergeTree ORDER BY id`,
+  });
+  return table;
+}
+
+/** Like {@link landed} for an id-keyed table. */
+export async function idsLanded(ch: ClickHouseClient, table: string, expected: Set<number>): Promise<Landed> {
+  const ids = await (
+    await ch.query({ query: `SELECT id, count() AS c FROM ${table} GROUP BY id`, format: "JSONEachRow" })
+  ).json<{ id: string; c: string }>();
+  const final = await (
+    await ch.query({ query: `SELECT count() AS n FROM ${table} FINAL`, format: "JSONEachRow" })
+  ).json<{ n: string }>();
+  let raw = 0;
+  let found = 0;
+  for (const { id, c } of ids) {
+    raw += Number(c);
+    if (expected.has(Number(id))) found++;
+  }
+  return {
+    raw,
+    distinct: ids.length,
+    final: Number(final[0]?.n ?? 0),
+    missing: expected.size - found,
+    extra: ids.length - found,
+    landed: found,
+  };
+}

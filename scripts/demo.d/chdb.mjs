@@ -39,7 +39,7 @@ try {
     );
     console.log("A few rows, attributes as Map(String, String):");
     console.log(
-      q(`SELECT timestamp, service_name, span_name, duration_ms, status_code, attributes['http.method'] AS http_method, fingerprint
+      q(`SELECT timestamp, service_name, span_name, duration_ms, status_code, attributes['http.request.method'] AS method, attributes['http.response.status_code'] AS status, fingerprint
          FROM otel_traces_processed FINAL ORDER BY timestamp DESC LIMIT 5`),
     );
   } else {

@@ -8,6 +8,7 @@ import { Instance } from "./instance.js";
 import type { RuntimeConfig } from "./isolate/protocol.js";
 import { resolveLimits } from "./limits.js";
 import { decodeChunk, type LogTags, runError } from "./output.js";
+import { SandboxPool } from "./pool.js";
 import { acquireBucket, type TokenBucket } from "./rate-limit.js";
 import { SourceMap } from "./sourcemap.js";
 import type {
@@ -254,6 +255,18 @@ class IsolateSandbox implements Sandbox {
  * top-level code throws, runs too long or allocates too much.
  */
 export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
+  const isolates = Math.max(1, Math.floor(opts.isolates ?? 1));
+  if (isolates > 1) {
+    const members = await Promise.allSettled(
+      Array.from({ length: isolates }, () => createSandbox({ ...opts, isolates: 1 })),
+    );
+    const failed = members.find((m) => m.status === "rejected");
+    if (failed) {
+      for (const m of members) if (m.status === "fulfilled") m.value.dispose();
+      throw failed.reason;
+    }
+    return new SandboxPool(members.map((m) => (m as PromiseFulfilledResult<Sandbox>).value));
+  }
   const limits = resolveLimits(opts.limits);
   const map = opts.sourceMap ? new SourceMap(opts.sourceMap) : undefined;
   const { bucket, release } = acquireBucket(opts.pipelineId, limits.log_lines_per_second);

@@ -72,6 +72,11 @@ export interface SandboxOptions {
   /** Default message format (default `json`). */
   format?: MessageFormat;
   /**
+   * Isolates to load (default 1). With more than one, concurrent runBatch calls run in parallel on
+   * separate threads (each call on one isolate, in order); memory is `memory_mb` per isolate.
+   */
+  isolates?: number;
+  /**
    * Called if V8 reports a catastrophic error in an isolate (it then cannot be trusted). The
    * isolated-vm advice is to stop taking work and exit. Default: print to stderr.
    */

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { rowsOf, sandboxFor } from "./test-helpers.js";
+
+describe("isolates > 1", () => {
+  it("runs concurrent batches on different isolates, each in order, and sums the stats", async () => {
+    // Module-level state is per isolate: two isolates each count from 1.
+    const sandbox = await sandboxFor(
+      "let n = 0; export function handler(d: { id: number }) { n++; return { id: d.id, n }; }",
+      { isolates: 2 },
+    );
+    try {
+      const batch = (from: number) => Array.from({ length: 3 }, (_, i) => ({ value: `{"id":${from + i}}` }));
+      const [a, b] = await Promise.all([sandbox.runBatch(batch(0)), sandbox.runBatch(batch(10))]);
+      expect(a.flatMap(rowsOf)).toEqual([
+        { id: 0, n: 1 },
+        { id: 1, n: 2 },
+        { id: 2, n: 3 },
+      ]);
+      expect(b.flatMap(rowsOf)).toEqual([
+        { id: 10, n: 1 },
+        { id: 11, n: 2 },
+        { id: 12, n: 3 },
+      ]);
+      expect(sandbox.stats().recycles).toBe(0);
+      expect(sandbox.stats().cpuTimeMs).toBeGreaterThan(0);
+    } finally {
+      sandbox.dispose();
+    }
+  });
+
+  it("fails to create when the handler cannot load", async () => {
+    await expect(
+      sandboxFor("throw new Error('top-level'); export function handler() {}", { isolates: 2 }),
+    ).rejects.toMatchObject({ code: "HANDLER_ERROR" });
+  });
+});

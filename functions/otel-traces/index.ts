@@ -55,7 +55,7 @@ export type LegacyTraceRow = Omit<TraceRow, "timestamp" | "attributes"> & {
   attributes_values: string[];
 };
 
-const NS_PER_MS = 1_000_000n;
+const NS_PER_MS_NUMBER = 1_000_000;
 
 /** Entry point: one Kafka message (an ExportTraceServiceRequest) -> rows. */
 export function handler(data: unknown, log: Log): TraceRow[] | LegacyTraceRow[] {
@@ -65,7 +65,7 @@ export function handler(data: unknown, log: Log): TraceRow[] | LegacyTraceRow[] 
     throw new TypeError(`expected an OTLP ExportTraceServiceRequest object, got ${describe(data)}`);
   }
   const request = data as OtlpExportTraceServiceRequest;
-  const rows: TraceRow[] = [];
+  const rows: (TraceRow | LegacyTraceRow)[] = [];
   const stats = { spans: 0, short: 0, negative: 0, invalid: 0, firstNegative: "", firstInvalid: "" };
 
   for (const resourceSpans of request.resourceSpans ?? []) {
@@ -73,17 +73,17 @@ export function handler(data: unknown, log: Log): TraceRow[] | LegacyTraceRow[] 
     for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
       for (const span of scopeSpans.spans ?? []) {
         stats.spans++;
-        const row = spanToRow(span, serviceName);
+        const row = spanToRow(span, serviceName, flavor);
         if (typeof row === "string") {
           stats.invalid++;
           stats.firstInvalid ||= row;
           continue;
         }
         const [out, durationNs] = row;
-        if (durationNs < 0n) {
+        if (durationNs < 0) {
           stats.negative++;
           stats.firstNegative ||= out.span_id;
-        } else if (durationNs < NS_PER_MS) {
+        } else if (durationNs < NS_PER_MS_NUMBER) {
           stats.short++;
         } else {
           rows.push(out);
@@ -108,32 +108,95 @@ export function handler(data: unknown, log: Log): TraceRow[] | LegacyTraceRow[] 
       first_reason: stats.firstInvalid,
     });
   }
-  return flavor === "legacy" ? rows.map(toLegacyRow) : rows;
+  return rows as TraceRow[] | LegacyTraceRow[];
 }
 
-/** A row and its duration in ns, or why the span cannot become a row. */
-function spanToRow(span: OtlpSpan, serviceName: string): [TraceRow, bigint] | string {
+/**
+ * A row (in the table flavor's shape) and its duration in ns, or why the span cannot become a row.
+ * The hot path: times are split into whole seconds and nanoseconds as plain numbers (no BigInt, no
+ * Date), and the legacy row is built directly rather than converted from the modern one.
+ */
+function spanToRow(
+  span: OtlpSpan,
+  serviceName: string,
+  flavor: "modern" | "legacy",
+): [TraceRow | LegacyTraceRow, number] | string {
   const traceId = normalizeId(span.traceId);
   const spanId = normalizeId(span.spanId);
   if (!traceId || !spanId) return "missing traceId or spanId";
-  const start = toNanos(span.startTimeUnixNano);
-  const end = toNanos(span.endTimeUnixNano);
+  const start = splitNanos(span.startTimeUnixNano);
+  const end = splitNanos(span.endTimeUnixNano);
   // The article reads a missing time as 0, which makes 1970 rows or ~55-year durations; drop instead.
-  if (start === null || start === 0n || end === null || end === 0n) return `span ${spanId}: missing times`;
-  const durationNs = end - start;
+  if (start === null || isZero(start) || end === null || isZero(end)) return `span ${spanId}: missing times`;
+  const durationNs = diffNanos(end, start);
+  const parentSpanId = normalizeId(span.parentSpanId);
+  const spanName = typeof span.name === "string" ? span.name : "";
+  const durationMs =
+    Math.abs(end[0] - start[0]) < 9_000_000
+      ? roundMsNumber(durationNs)
+      : roundMs(bigNanos(end) - bigNanos(start));
+  const statusCode = statusName(span.status?.code);
+  const attributes = flattenAttributes(span.attributes);
+  const fingerprint = hash.md5(traceId + spanId);
+  if (flavor === "legacy") {
+    // Same keys in the same order as toLegacyRow(modern row).
+    const row: LegacyTraceRow = {
+      trace_id: traceId,
+      span_id: spanId,
+      parent_span_id: parentSpanId,
+      service_name: serviceName,
+      span_name: spanName,
+      duration_ms: durationMs,
+      status_code: statusCode,
+      fingerprint,
+      timestamp: formatSeconds(start[0]),
+      timestamp_us: Math.floor(start[1] / 1000),
+      attributes_keys: Object.keys(attributes),
+      attributes_values: Object.values(attributes),
+    };
+    return [row, durationNs];
+  }
   const row: TraceRow = {
-    timestamp: formatNanos(start),
+    timestamp: `${formatSeconds(start[0])}.${pad(Math.floor(start[1] / 1000), 6)}`,
     trace_id: traceId,
     span_id: spanId,
-    parent_span_id: normalizeId(span.parentSpanId),
+    parent_span_id: parentSpanId,
     service_name: serviceName,
-    span_name: typeof span.name === "string" ? span.name : "",
-    duration_ms: roundMs(durationNs),
-    status_code: statusName(span.status?.code),
-    attributes: flattenAttributes(span.attributes),
-    fingerprint: hash.md5(traceId + spanId),
+    span_name: spanName,
+    duration_ms: durationMs,
+    status_code: statusCode,
+    attributes,
+    fingerprint,
   };
   return [row, durationNs];
+}
+
+/** A time as [whole seconds, nanoseconds 0..999999999], both exact doubles. */
+type SplitNanos = [number, number];
+
+const isZero = (t: SplitNanos) => t[0] === 0 && t[1] === 0;
+
+/** Like {@link toNanos}, split at the second: decimal strings are sliced, never parsed as one number. */
+export function splitNanos(value: OtlpInt64 | undefined): SplitNanos | null {
+  if (typeof value === "string") {
+    if (!/^\d+$/.test(value)) return null;
+    const n = value.length;
+    // Up to 15 digits of seconds stay exact as a double; longer (absurd) values take the BigInt path.
+    if (n <= 24)
+      return n <= 9 ? [0, Number(value)] : [Number(value.slice(0, n - 9)), Number(value.slice(n - 9))];
+  }
+  const ns = toNanos(value);
+  if (ns === null) return null;
+  return [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
+}
+
+/** end - start in ns: exact in doubles below 2^53 ns (~104 days); only its sign and size matter beyond. */
+function diffNanos(end: SplitNanos, start: SplitNanos): number {
+  return (end[0] - start[0]) * 1e9 + (end[1] - start[1]);
+}
+
+function bigNanos(t: SplitNanos): bigint {
+  return BigInt(t[0]) * 1_000_000_000n + BigInt(t[1]);
 }
 
 // Checked against core's contract without widening the return type the tests rely on.
@@ -178,8 +241,43 @@ export function toNanos(value: OtlpInt64 | undefined): bigint | null {
 export function formatNanos(ns: bigint): string {
   const seconds = ns / 1_000_000_000n;
   const micros = (ns % 1_000_000_000n) / 1000n;
-  const iso = new Date(Number(seconds) * 1000).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${micros.toString().padStart(6, "0")}`;
+  return `${formatSeconds(Number(seconds))}.${micros.toString().padStart(6, "0")}`;
+}
+
+/** Last second representable as a 4-digit year (9999-12-31 23:59:59). */
+const MAX_4_DIGIT_YEAR_SECONDS = 253_402_300_799;
+
+/**
+ * Whole seconds since the epoch -> "YYYY-MM-DD HH:MM:SS" in UTC, by integer arithmetic (days to
+ * civil date, H. Hinnant's algorithm) instead of a Date and toISOString per span.
+ */
+export function formatSeconds(seconds: number): string {
+  if (seconds < 0 || seconds > MAX_4_DIGIT_YEAR_SECONDS) {
+    const iso = new Date(seconds * 1000).toISOString();
+    return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+  }
+  const days = Math.floor(seconds / 86_400);
+  const secOfDay = seconds - days * 86_400;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const h = Math.floor(secOfDay / 3600);
+  const m = Math.floor((secOfDay % 3600) / 60);
+  const sec = secOfDay % 60;
+  return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)} ${pad(h, 2)}:${pad(m, 2)}:${pad(sec, 2)}`;
+}
+
+function pad(n: number, width: number): string {
+  const s = String(n);
+  return s.length >= width ? s : "000000".slice(0, width - s.length) + s;
 }
 
 /** Nanoseconds -> milliseconds rounded half away from zero to 2 decimals, in integer math. */
@@ -189,11 +287,29 @@ export function roundMs(ns: bigint): number {
   return Number(hundredths * sign) / 100;
 }
 
+/** Rounding of {@link roundMs} on a number of ns (exact for |ns| < 2^53). */
+function roundMsNumber(ns: number): number {
+  const sign = ns < 0 ? -1 : 1;
+  const hundredths = Math.floor((ns * sign + 5_000) / 10_000);
+  return (hundredths * sign) / 100;
+}
+
 const STATUS_NAMES = ["UNSET", "OK", "ERROR"] as const;
+/** The spellings real payloads use, resolved without a regex. */
+const COMMON_STATUS = new Map<unknown, string>([
+  [0, "UNSET"],
+  [1, "OK"],
+  [2, "ERROR"],
+  ["STATUS_CODE_UNSET", "UNSET"],
+  ["STATUS_CODE_OK", "OK"],
+  ["STATUS_CODE_ERROR", "ERROR"],
+]);
 
 /** 0/1/2, "STATUS_CODE_OK"-style names or short names -> "UNSET" | "OK" | "ERROR". */
 export function statusName(code: OtlpStatusCode | undefined): string {
   if (code === undefined || code === null || code === "") return "UNSET";
+  const common = COMMON_STATUS.get(code);
+  if (common !== undefined) return common;
   const text = String(code)
     .toUpperCase()
     .replace(/^STATUS_CODE_/, "");

@@ -12,6 +12,8 @@ export interface HeldMessage {
   key: Buffer | null;
   value: Buffer | null;
   headers: IHeaders | undefined;
+  /** The Kafka record timestamp (ms since epoch, decimal; CreateTime unless the topic says LogAppendTime). */
+  timestamp: string;
 }
 
 /** Rows one message produced, as NDJSON from the sandbox. */

@@ -27,6 +27,11 @@ const WorkerEnv = Type.Object({
   WEIR_WORKER_LOG_BUFFER: Int(10_000, 100),
   /** Messages handed to the sandbox per call. */
   WEIR_WORKER_SANDBOX_CHUNK: Int(500, 1),
+  /**
+   * Sandbox isolates per pipeline (each on its own thread, `memory_mb` each): partitions processed
+   * at the same time run their handler batches in parallel. Capped by the partition concurrency.
+   */
+  WEIR_WORKER_ISOLATES: Int(2, 1),
   /** Partitions of one pipeline processed at the same time. */
   WEIR_WORKER_PARTITION_CONCURRENCY: Int(4, 1),
   /** Kafka group session timeout: how long a dead worker holds its partitions before the group moves them. */

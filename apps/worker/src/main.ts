@@ -39,6 +39,7 @@ const supervisor = new Supervisor(
     metrics,
     logger: log,
     sandboxChunk: env.WEIR_WORKER_SANDBOX_CHUNK,
+    sandboxIsolates: env.WEIR_WORKER_ISOLATES,
     partitionConcurrency: env.WEIR_WORKER_PARTITION_CONCURRENCY,
     sessionTimeoutMs: env.WEIR_WORKER_SESSION_TIMEOUT_MS,
   },

@@ -35,6 +35,13 @@ export class WorkerMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  readonly endToEndSeconds = new Histogram({
+    name: "weir_end_to_end_seconds",
+    help: "Per message, from its Kafka record timestamp to the sink acknowledging its rows",
+    labelNames: ["pipeline"] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "weir_worker_" });
@@ -51,5 +58,6 @@ export class WorkerMetrics {
     }
     this.handlerSeconds.remove({ pipeline: pipelineId });
     this.sinkSeconds.remove({ pipeline: pipelineId });
+    this.endToEndSeconds.remove({ pipeline: pipelineId });
   }
 }

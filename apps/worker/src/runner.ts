@@ -41,9 +41,25 @@ export interface RunnerDeps {
   metrics: WorkerMetrics;
   logger: Logger;
   sandboxChunk: number;
+  /** Isolates per pipeline; partitions processed at the same time share them (default 1). */
+  sandboxIsolates?: number;
   partitionConcurrency: number;
   /** Kafka group session timeout (ms). */
   sessionTimeoutMs: number;
+  /** Called after each flushed batch is in the sink (and its failures in the DLQ), before its commit. */
+  onFlushed?: (batch: FlushedBatch) => void;
+}
+
+/** What a flush delivered: the offset range of one partition and each row-producing message's timestamp. */
+export interface FlushedBatch {
+  partition: number;
+  firstOffset: string;
+  lastOffset: string;
+  rows: number;
+  /** Kafka record timestamps (ms) of the messages whose rows were written, in offset order. */
+  timestamps: number[];
+  /** Date.now() when the sink acknowledged the batch. */
+  writtenAt: number;
 }
 
 export class PipelineRunner {
@@ -128,6 +144,7 @@ export class PipelineRunner {
       limits: this.spec.limits,
       pipelineId: this.id,
       handlerVersion: String(handler.version),
+      isolates: Math.min(this.deps.sandboxIsolates ?? 1, this.deps.partitionConcurrency),
     });
     this.sink ??= createSink(this.spec.sink, {
       pipelineId: this.id,
@@ -237,7 +254,13 @@ export class PipelineRunner {
           const r = results[j]!;
           if (r.logs.length > 0) this.deps.logs.push(this.id, r.logs);
           p.batch.touch(m.offset, now);
-          const held = { offset: m.offset, key: m.key, value: m.value, headers: m.headers };
+          const held = {
+            offset: m.offset,
+            key: m.key,
+            value: m.value,
+            headers: m.headers,
+            timestamp: m.timestamp,
+          };
           if (r.ok) {
             if (r.rowCount > 0) p.batch.addRows({ message: held, rows: r.rows, rowCount: r.rowCount });
             else {
@@ -371,6 +394,7 @@ export class PipelineRunner {
         first,
         last,
       );
+      this.flushed(p.partition, b);
     }
     await this.commit(p, nextOffset(last), null);
     p.batch = new OpenBatch();
@@ -379,6 +403,25 @@ export class PipelineRunner {
       p.paused = false;
       this.consumer?.resume([{ topic: this.topic, partitions: [p.partition] }]);
     }
+  }
+
+  /** End-to-end latency (record timestamp -> sink acknowledged) of every message whose rows were written. */
+  private flushed(partition: number, b: OpenBatch): void {
+    const writtenAt = Date.now();
+    const timestamps = new Array<number>(b.entries.length);
+    for (let i = 0; i < b.entries.length; i++) {
+      const ts = Number(b.entries[i]!.message.timestamp);
+      timestamps[i] = ts;
+      if (ts > 0) this.deps.metrics.endToEndSeconds.observe({ pipeline: this.id }, (writtenAt - ts) / 1000);
+    }
+    this.deps.onFlushed?.({
+      partition,
+      firstOffset: b.firstOffset!,
+      lastOffset: b.lastOffset!,
+      rows: b.rowCount,
+      timestamps,
+      writtenAt,
+    });
   }
 
   private async commit(p: PartitionState, offset: string, metadata: string | null): Promise<void> {

@@ -1,0 +1,32 @@
+/**
+ * The otel-traces handler as the baselines run it: a plain function in this process, with the two
+ * sandbox globals it uses provided the obvious host way (md5 from node:crypto, env as an object).
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { handler } from "@weir/fn-otel-traces";
+
+const g = globalThis as { hash?: unknown; env?: unknown };
+g.hash = { md5: (text: string) => createHash("md5").update(text).digest("hex") };
+g.env = Object.freeze({ WEIR_TABLE_FLAVOR: "legacy" });
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** One message value -> its rows as objects (what a hand-written consumer hands to its client). */
+export function transform(value: string): Record<string, unknown>[] {
+  return handler(JSON.parse(value), quiet) as Record<string, unknown>[];
+}
+
+/** One message value -> its rows as NDJSON, the same bytes the sandbox produces. */
+export function transformToNdjson(value: string): { text: string; rows: number } {
+  const rows = transform(value);
+  let text = "";
+  for (let i = 0; i < rows.length; i++) text += (i ? "\n" : "") + JSON.stringify(rows[i]);
+  return { text, rows: rows.length };
+}
+
+/** The handler's source file, as uploaded to Weir. */
+export function handlerSource(): string {
+  return readFileSync(fileURLToPath(import.meta.resolve("@weir/fn-otel-traces")), "utf8");
+}

@@ -1,0 +1,121 @@
+/**
+ * Loading the benchmark topic, and producing at a fixed rate for the latency run. Messages carry the
+ * generator's `weir.produced_at` header and an explicit record timestamp (CreateTime) taken right
+ * before the send, which is what the per-message latency is measured from.
+ */
+import { PRODUCED_AT_HEADER } from "@weir/generator";
+import { type Kafka, type Message, Partitioners, type Producer } from "kafkajs";
+import { benchMessage, type DataSpec } from "./data.js";
+
+export async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function deleteTopic(kafka: Kafka, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: [topic] });
+  } catch {
+    // best effort
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function producer(kafka: Kafka): Promise<Producer> {
+  const p = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await p.connect();
+  return p;
+}
+
+function record(value: Buffer | string, partition: number, now: number): Message {
+  return { value, partition, timestamp: String(now), headers: { [PRODUCED_AT_HEADER]: String(now) } };
+}
+
+export interface LoadStats {
+  messages: number;
+  spans: number;
+  expectedRows: number;
+  bytes: number;
+  seconds: number;
+}
+
+/** Generate and send `messages` messages round-robin over the partitions, as fast as the broker takes them. */
+export async function loadTopic(
+  kafka: Kafka,
+  topic: string,
+  partitions: number,
+  spec: DataSpec,
+  messages: number,
+  onProgress?: (sent: number) => void,
+): Promise<LoadStats> {
+  const p = await producer(kafka);
+  const stats: LoadStats = { messages: 0, spans: 0, expectedRows: 0, bytes: 0, seconds: 0 };
+  const t0 = performance.now();
+  const inFlight = new Set<Promise<unknown>>();
+  try {
+    for (let i = 0; i < messages; ) {
+      const batch: Message[] = [];
+      const now = Date.now();
+      for (let k = 0; k < 32 && i < messages; k++, i++) {
+        const m = benchMessage(spec, i);
+        batch.push(record(m.value, i % partitions, now));
+        stats.spans += m.spans;
+        stats.expectedRows += m.expectedRows;
+        stats.bytes += m.value.length;
+      }
+      const send = p.send({ topic, messages: batch, acks: -1 }).then(() => {
+        stats.messages += batch.length;
+        onProgress?.(stats.messages);
+      });
+      inFlight.add(send);
+      void send.finally(() => inFlight.delete(send));
+      if (inFlight.size >= 4) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+  } finally {
+    await p.disconnect();
+  }
+  stats.seconds = (performance.now() - t0) / 1000;
+  return stats;
+}
+
+/**
+ * Produce pre-generated values at `perSecond` messages/s for `seconds`, sending whatever is due every
+ * 10 ms, each record stamped when it is sent. Returns the number of messages sent.
+ */
+export async function producePaced(
+  kafka: Kafka,
+  topic: string,
+  partitions: number,
+  pool: Buffer[],
+  perSecond: number,
+  seconds: number,
+): Promise<{ messages: number; startedAt: number; seconds: number }> {
+  const p = await producer(kafka);
+  const startedAt = Date.now();
+  const total = Math.round(perSecond * seconds);
+  let sent = 0;
+  try {
+    while (sent < total) {
+      const due = Math.min(total, Math.floor(((Date.now() - startedAt) / 1000) * perSecond) + 1);
+      if (due > sent) {
+        const now = Date.now();
+        const batch: Message[] = [];
+        for (; sent < due; sent++) batch.push(record(pool[sent % pool.length]!, sent % partitions, now));
+        await p.send({ topic, messages: batch, acks: 1 });
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    await p.disconnect();
+  }
+  return { messages: sent, startedAt, seconds: (Date.now() - startedAt) / 1000 };
+}

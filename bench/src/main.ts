@@ -1,0 +1,330 @@
+/**
+ * `npm run bench`: Weir end to end (Kafka -> otel-traces in the sandbox -> ClickHouse) against two
+ * baselines on the same data in the same invocation, a latency run at half the measured maximum,
+ * and a consume-only comparison of Kafka clients. Writes bench/results/<date>-<sha>.json and prints
+ * a one-screen summary. See bench/README.md for what each figure means and how it is measured.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createClient } from "@clickhouse/client";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { Kafka, logLevel } from "kafkajs";
+import type { ChildOptions } from "./child/harness.js";
+import { computeFloor } from "./compute.js";
+import { benchMessage, type DataSpec } from "./data.js";
+import { createTopic, deleteTopic, loadTopic, producePaced } from "./load.js";
+import { figures, round, runToCompletion } from "./measure.js";
+import {
+  type BenchResults,
+  type ClientFigures,
+  gitInfo,
+  machine,
+  packageVersion,
+  summary,
+} from "./report.js";
+import { startChild } from "./spawn.js";
+import { countRows, createTable, dropTable, serverVersion } from "./tables.js";
+
+const repoRoot = resolve(fileURLToPath(import.meta.url), "../../..");
+
+function int(name: string, min: number) {
+  return (value: string): number => {
+    const v = Number(value.replaceAll(",", "").replaceAll("_", ""));
+    if (!Number.isInteger(v) || v < min)
+      throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return v;
+  };
+}
+
+const program = new Command()
+  .name("weir-bench")
+  .description("Throughput, CPU per row, memory and latency of Weir against baselines, in one run")
+  .option("--spans <n>", "spans to load (rounded up to whole messages)", int("--spans", 1), 1_000_000)
+  .option("--spans-per-message <n>", "spans per OTLP message", int("--spans-per-message", 1), 100)
+  .option("--partitions <n>", "partitions of the benchmark topic", int("--partitions", 1), 4)
+  .option(
+    "--latency-seconds <n>",
+    "length of the fixed-rate latency run (0 skips it)",
+    int("--latency-seconds", 0),
+    30,
+  )
+  .option("--skip-baselines", "run only Weir (no compute floor, no plain consumer)")
+  .option("--skip-clients", "skip the consume-only kafkajs vs @platformatic/kafka comparison")
+  .addOption(
+    new Option("--sink <type>", "sink (Debian's ClickHouse 18.16, legacy table flavor)")
+      .choices(["clickhouse"])
+      .default("clickhouse"),
+  )
+  .option("--max-batch-rows <n>", "sink batch size, rows", int("--max-batch-rows", 1), 10_000)
+  .option("--max-batch-wait-ms <n>", "sink batch age limit", int("--max-batch-wait-ms", 0), 250)
+  .option("--partition-concurrency <n>", "partitions processed at once", int("--partition-concurrency", 1), 4)
+  .option("--sandbox-chunk <n>", "messages per sandbox call", int("--sandbox-chunk", 1), 500)
+  .option(
+    "--isolates <n>",
+    "sandbox isolates per pipeline (worker env WEIR_WORKER_ISOLATES)",
+    int("--isolates", 1),
+    2,
+  )
+  .option(
+    "--node-flags <flags>",
+    "V8 flags for every consumer child (the worker's start script uses the same)",
+    "--max-semi-space-size=16",
+  )
+  .option("--seed <n>", "data seed", int("--seed", 0), 1)
+  .option("--brokers <list>", "Kafka bootstrap servers", process.env.KAFKA_BROKERS ?? "127.0.0.1:9092")
+  .option(
+    "--clickhouse-url <url>",
+    "ClickHouse HTTP URL",
+    process.env.CLICKHOUSE_URL ?? "http://127.0.0.1:8123",
+  )
+  .option("--out <dir>", "results folder (relative to the repository root)", "bench/results")
+  .option("--keep", "keep the benchmark's topics and tables");
+
+program.parse();
+const o = program.opts<{
+  spans: number;
+  spansPerMessage: number;
+  partitions: number;
+  latencySeconds: number;
+  skipBaselines?: boolean;
+  skipClients?: boolean;
+  sink: string;
+  maxBatchRows: number;
+  maxBatchWaitMs: number;
+  partitionConcurrency: number;
+  sandboxChunk: number;
+  isolates: number;
+  nodeFlags: string;
+  seed: number;
+  brokers: string;
+  clickhouseUrl: string;
+  out: string;
+  keep?: boolean;
+}>();
+
+const say = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+const brokers = o.brokers.split(",").map((s) => s.trim());
+const kafka = new Kafka({ clientId: "weir-bench", brokers, logLevel: logLevel.ERROR });
+const ch = createClient({ url: o.clickhouseUrl, clickhouse_settings: {} });
+const runId = `${Date.now().toString(36)}`;
+const messages = Math.ceil(o.spans / o.spansPerMessage);
+const data: DataSpec = {
+  seed: o.seed,
+  spansPerMessage: o.spansPerMessage,
+  baseTimeUnixNano: (BigInt(Date.now()) * 1_000_000n).toString(),
+};
+const topics: string[] = [];
+const tables: string[] = [];
+const date = new Date().toISOString();
+
+function childOptions(
+  topic: string,
+  table: string,
+  expectedMessages: number,
+  extra: Partial<ChildOptions> = {},
+) {
+  return {
+    brokers,
+    clickhouseUrl: o.clickhouseUrl,
+    topic,
+    groupId: `bench-${runId}-${Math.random().toString(36).slice(2, 8)}`,
+    table,
+    expectedMessages,
+    maxBatchRows: o.maxBatchRows,
+    maxBatchWaitMs: o.maxBatchWaitMs,
+    partitionConcurrency: o.partitionConcurrency,
+    sandboxChunk: o.sandboxChunk,
+    isolates: o.isolates,
+    nodeFlags: o.nodeFlags.split(" ").filter(Boolean),
+    ...extra,
+  } satisfies ChildOptions;
+}
+
+async function freshTable(kind: string): Promise<string> {
+  const name = `bench_${kind}_${runId}`;
+  await createTable(ch, name);
+  tables.push(name);
+  return name;
+}
+
+async function main(): Promise<void> {
+  const chVersion = await serverVersion(ch);
+  const topic = `bench-otel-${runId}`;
+  await createTopic(kafka, topic, o.partitions);
+  topics.push(topic);
+  say(`loading ${messages} messages x ${o.spansPerMessage} spans into ${topic} (${o.partitions} partitions)`);
+  let lastSay = 0;
+  const load = await loadTopic(kafka, topic, o.partitions, data, messages, (sent) => {
+    if (Date.now() - lastSay > 3000) {
+      lastSay = Date.now();
+      say(`  loaded ${sent}/${messages}`);
+    }
+  });
+  say(
+    `loaded ${load.messages} messages (${(load.bytes / 1e6).toFixed(0)} MB) in ${load.seconds.toFixed(1)} s`,
+  );
+
+  const results: Omit<BenchResults, "summary"> = {
+    schema: 1,
+    date,
+    git: gitInfo(),
+    command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
+    machine: machine(),
+    versions: {
+      node: process.version,
+      kafkajs: packageVersion("kafkajs"),
+      "@platformatic/kafka": packageVersion("@platformatic/kafka"),
+      "@clickhouse/client": packageVersion("@clickhouse/client"),
+      "isolated-vm": packageVersion("@weir/sandbox/node_modules/isolated-vm"),
+      clickhouseServer: chVersion,
+      kafkaBroker: "3.9.1 (services/kafka/pom.xml)",
+    },
+    settings: {
+      spans: load.spans,
+      spansPerMessage: o.spansPerMessage,
+      messages,
+      partitions: o.partitions,
+      sink: `${o.sink} (legacy table flavor, migrations/clickhouse/legacy/001)`,
+      maxBatchRows: o.maxBatchRows,
+      maxBatchWaitMs: o.maxBatchWaitMs,
+      partitionConcurrency: o.partitionConcurrency,
+      sandboxChunk: o.sandboxChunk,
+      isolates: o.isolates,
+      nodeFlags: o.nodeFlags,
+      latencySeconds: o.latencySeconds,
+      seed: o.seed,
+      targets: { rowsPerSec: 100_000, cpuPerRowRatio: 1.3, p99Ms: 1000 },
+    },
+    load: {
+      ...load,
+      messagesPerSec: Math.round(load.messages / load.seconds),
+      mbPerSec: round(load.bytes / 1e6 / load.seconds, 2),
+    },
+    weir: undefined as unknown as BenchResults["weir"],
+    baselines: {},
+    ratios: {},
+  };
+
+  if (!o.skipBaselines) {
+    say("baseline (a): compute floor, the handler as a plain function on strings in memory");
+    const a = computeFloor(data, messages);
+    results.baselines.computeFloor = {
+      ...a,
+      seconds: round(a.seconds, 3),
+      cpuSeconds: round(a.cpuSeconds, 3),
+      rowsPerSec: Math.round(a.rows / a.seconds),
+      cpuSecondsPerMillionRows: round(a.cpuSeconds / (a.rows / 1e6), 2),
+    };
+  }
+
+  say("weir: PipelineRunner with functions/otel-traces in the sandbox -> ClickHouse");
+  const weirTable = await freshTable("weir");
+  const weirRaw = await runToCompletion("weir", childOptions(topic, weirTable, messages), "weir");
+  results.weir = { ...figures(weirRaw), verifiedRows: await countRows(ch, weirTable) };
+
+  if (!o.skipBaselines) {
+    say("baseline (b): hand-written kafkajs consumer, plain handler, @clickhouse/client inserts");
+    const plainTable = await freshTable("plain");
+    const plainRaw = await runToCompletion("plain", childOptions(topic, plainTable, messages), "plain");
+    results.baselines.plainConsumer = { ...figures(plainRaw), verifiedRows: await countRows(ch, plainTable) };
+  }
+
+  const w = results.weir;
+  const a = results.baselines.computeFloor;
+  const b = results.baselines.plainConsumer;
+  if (b) {
+    results.ratios["throughput, weir / (b) plain consumer"] = round(w.rowsPerSec / b.rowsPerSec, 2);
+    results.ratios["CPU per row, weir / (b) plain consumer"] = round(
+      w.cpuSecondsPerMillionRows / b.cpuSecondsPerMillionRows,
+      2,
+    );
+  }
+  if (a) {
+    results.ratios["throughput, weir / (a) compute floor"] = round(w.rowsPerSec / a.rowsPerSec, 2);
+    results.ratios["CPU per row, weir / (a) compute floor"] = round(
+      w.cpuSecondsPerMillionRows / a.cpuSecondsPerMillionRows,
+      2,
+    );
+  }
+
+  if (!o.skipClients) {
+    const clients: ClientFigures[] = [];
+    for (const client of ["kafkajs", "platformatic"] as const) {
+      say(`consume only: ${client}`);
+      const r = await runToCompletion("consume", childOptions(topic, "", messages, { client }), client);
+      const wall = (r.endedAt - r.startedAt) / 1000;
+      clients.push({
+        client: client === "kafkajs" ? "kafkajs" : "@platformatic/kafka",
+        version: packageVersion(client === "kafkajs" ? "kafkajs" : "@platformatic/kafka"),
+        messages: r.messages,
+        messagesPerSec: Math.round(r.messages / wall),
+        mbPerSec: round(r.bytes / 1e6 / wall, 2),
+        cpuSeconds: round(r.cpuMs / 1000, 2),
+        cpuSecondsPerGB: round(r.cpuMs / 1000 / (r.bytes / 1e9), 2),
+        peakRssMB: Math.round(r.peakRssBytes / 2 ** 20),
+      });
+    }
+    results.clients = clients;
+  }
+
+  if (o.latencySeconds > 0) {
+    const rowsPerMessage = load.expectedRows / load.messages;
+    const targetRowsPerSec = Math.round(w.rowsPerSec / 2);
+    const perSecond = Math.max(1, Math.round(targetRowsPerSec / rowsPerMessage));
+    say(`latency: ${perSecond} msg/s (~${targetRowsPerSec} rows/s) for ${o.latencySeconds} s`);
+    const ltopic = `bench-latency-${runId}`;
+    await createTopic(kafka, ltopic, o.partitions);
+    topics.push(ltopic);
+    const ltable = await freshTable("latency");
+    const pool = Array.from({ length: Math.min(200, messages) }, (_, i) =>
+      Buffer.from(benchMessage(data, i).value),
+    );
+    const child = startChild("weir", childOptions(ltopic, ltable, 0));
+    await child.ready;
+    // Warm-up: the group join and the first fetches, not counted.
+    const warm = await producePaced(kafka, ltopic, o.partitions, pool, 1000, (o.partitions * 2) / 1000);
+    await until(() => child.progress.messages >= warm.messages, 60_000, "the warm-up messages");
+    const paced = await producePaced(kafka, ltopic, o.partitions, pool, perSecond, o.latencySeconds);
+    await until(
+      () => child.progress.messages >= warm.messages + paced.messages,
+      120_000,
+      "the paced messages to be written",
+    );
+    child.stop();
+    const raw = await child.result;
+    results.latency = {
+      targetRowsPerSec,
+      messagesPerSec: perSecond,
+      seconds: o.latencySeconds,
+      producedMessages: paced.messages,
+      weir: figures(raw, paced.startedAt),
+    };
+  }
+
+  const full: BenchResults = { ...results, summary: summary(results) };
+  const outDir = isAbsolute(o.out) ? o.out : join(repoRoot, o.out);
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `${date.slice(0, 10)}-${full.git.sha}.json`);
+  writeFileSync(file, `${JSON.stringify(full, null, 2)}\n`);
+  console.log(full.summary);
+  console.log(`results: ${file}`);
+}
+
+async function until(probe: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+try {
+  await main();
+} finally {
+  if (!o.keep) {
+    for (const t of tables) await dropTable(ch, t).catch(() => undefined);
+    for (const t of topics) await deleteTopic(kafka, t);
+  }
+  await ch.close();
+}

@@ -1,0 +1,131 @@
+/** The results file (JSON, one per run) and the one-screen summary printed at the end. */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import type { ComputeResult } from "./compute.js";
+import type { LoadStats } from "./load.js";
+import type { ConsumerFigures } from "./measure.js";
+
+export interface ClientFigures {
+  client: string;
+  version: string;
+  messages: number;
+  messagesPerSec: number;
+  mbPerSec: number;
+  cpuSeconds: number;
+  cpuSecondsPerGB: number;
+  peakRssMB: number;
+}
+
+export interface BenchResults {
+  schema: 1;
+  date: string;
+  git: { sha: string; dirty: boolean };
+  command: string;
+  machine: Record<string, unknown>;
+  versions: Record<string, string>;
+  settings: Record<string, unknown>;
+  load: LoadStats & { messagesPerSec: number; mbPerSec: number };
+  weir: ConsumerFigures & { verifiedRows: number };
+  baselines: {
+    computeFloor?: ComputeResult & { rowsPerSec: number; cpuSecondsPerMillionRows: number };
+    plainConsumer?: ConsumerFigures & { verifiedRows: number };
+  };
+  ratios: Record<string, number>;
+  latency?: {
+    targetRowsPerSec: number;
+    messagesPerSec: number;
+    seconds: number;
+    producedMessages: number;
+    weir: ConsumerFigures;
+  };
+  clients?: ClientFigures[];
+  summary: string;
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+export function gitInfo(): { sha: string; dirty: boolean } {
+  const dirty = git(["status", "--porcelain", "--untracked-files=no"]).length > 0;
+  return { sha: git(["rev-parse", "--short", "HEAD"]), dirty };
+}
+
+export function machine(): Record<string, unknown> {
+  const cpus = os.cpus();
+  return {
+    hostname: os.hostname(),
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? "unknown",
+    memoryGB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: `${os.type()} ${os.release()}`,
+    loadAverageAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    note: "Kafka, ClickHouse and the benchmark share these cores; other jobs may run on the machine",
+  };
+}
+
+/** A package's installed version, read from its package.json next to the bench's node_modules. */
+export function packageVersion(name: string): string {
+  try {
+    const url = new URL(`../node_modules/${name}/package.json`, import.meta.url);
+    return (JSON.parse(readFileSync(url, "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+const n = (x: number) => Math.round(x).toLocaleString("en-US");
+const f2 = (x: number) => x.toFixed(2);
+
+export function summary(r: Omit<BenchResults, "summary">): string {
+  const w = r.weir;
+  const a = r.baselines.computeFloor;
+  const b = r.baselines.plainConsumer;
+  const lines = [
+    `Weir bench ${r.date} ${r.git.sha}${r.git.dirty ? "+dirty" : ""}  ${r.machine.cpus} cores, ${r.load.messages} messages x ${r.settings.spansPerMessage} spans = ${n(r.load.spans)} spans -> ${n(r.load.expectedRows)} rows, ${r.settings.partitions} partitions`,
+    `load: ${n(r.load.messagesPerSec)} msg/s, ${f2(r.load.mbPerSec)} MB/s into Kafka`,
+    "",
+    "                          rows/s   CPU-s/1M rows   cores   peak RSS",
+    `  weir (sandbox, CH)  ${n(w.rowsPerSec).padStart(10)}   ${f2(w.cpuSecondsPerMillionRows).padStart(13)}   ${f2(w.cores).padStart(5)}   ${String(w.peakRssMB).padStart(5)} MB   (${n(w.verifiedRows)} rows verified in ClickHouse)`,
+  ];
+  if (b)
+    lines.push(
+      `  (b) plain consumer  ${n(b.rowsPerSec).padStart(10)}   ${f2(b.cpuSecondsPerMillionRows).padStart(13)}   ${f2(b.cores).padStart(5)}   ${String(b.peakRssMB).padStart(5)} MB   (${n(b.verifiedRows)} rows verified)`,
+    );
+  if (a)
+    lines.push(
+      `  (a) compute floor   ${n(a.rowsPerSec).padStart(10)}   ${f2(a.cpuSecondsPerMillionRows).padStart(13)}    1.00          -   (handler only, strings in memory)`,
+    );
+  lines.push("");
+  for (const [k, v] of Object.entries(r.ratios)) lines.push(`  ${k.padEnd(44)} ${f2(v)}x`);
+  lines.push(
+    `  backlog latency (preloaded topic, not a target) p50/p95/p99: ${n(w.latencyMs.p50)} / ${n(w.latencyMs.p95)} / ${n(w.latencyMs.p99)} ms`,
+  );
+  if (r.latency) {
+    const l = r.latency.weir.latencyMs;
+    lines.push(
+      `latency at ${n(r.latency.targetRowsPerSec)} rows/s (${n(r.latency.messagesPerSec)} msg/s, half the max) for ${r.latency.seconds}s: p50 ${n(l.p50)} ms, p95 ${n(l.p95)} ms, p99 ${n(l.p99)} ms, max ${n(l.max)} ms over ${n(l.messages)} messages; worker ${f2(r.latency.weir.cores)} cores`,
+    );
+  }
+  if (r.clients?.length) {
+    lines.push("consume only (no handler, no sink):");
+    for (const c of r.clients)
+      lines.push(
+        `  ${`${c.client} ${c.version}`.padEnd(26)} ${n(c.messagesPerSec).padStart(7)} msg/s  ${f2(c.mbPerSec).padStart(7)} MB/s  ${f2(c.cpuSecondsPerGB).padStart(6)} CPU-s/GB  ${c.peakRssMB} MB RSS`,
+      );
+  }
+  const cpuRatio = r.ratios["CPU per row, weir / (b) plain consumer"];
+  const t = r.settings.targets as { rowsPerSec: number; cpuPerRowRatio: number; p99Ms: number };
+  lines.push(
+    "",
+    `targets: >= ${n(t.rowsPerSec)} rows/s: ${w.rowsPerSec >= t.rowsPerSec ? "MET" : "MISSED"}; CPU/row <= ${t.cpuPerRowRatio}x plain consumer: ${
+      cpuRatio === undefined ? "n/a" : cpuRatio <= t.cpuPerRowRatio ? "MET" : "MISSED"
+    }; p99 <= ${n(t.p99Ms)} ms at half max: ${r.latency ? (r.latency.weir.latencyMs.p99 <= t.p99Ms ? "MET" : "MISSED") : "n/a"}`,
+  );
+  return lines.join("\n");
+}

@@ -1,0 +1,47 @@
+/** Start a measuring child (src/child/*.ts) with tsx and the flags the worker runs with, and talk to it. */
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { ChildOptions, ChildResult, ToParent } from "./child/harness.js";
+
+export interface RunningChild {
+  proc: ChildProcess;
+  ready: Promise<void>;
+  result: Promise<ChildResult>;
+  /** Latest progress report. */
+  progress: { messages: number; rows: number };
+  stop(): void;
+}
+
+export function startChild(name: "weir" | "plain" | "consume", opts: ChildOptions): RunningChild {
+  const script = fileURLToPath(new URL(`./child/${name}.ts`, import.meta.url));
+  const proc = fork(script, [JSON.stringify(opts)], {
+    execArgv: ["--no-node-snapshot", ...opts.nodeFlags, "--import", "tsx"],
+    env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: "1" },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const progress = { messages: 0, rows: 0 };
+  let onReady: () => void = () => undefined;
+  const ready = new Promise<void>((r) => {
+    onReady = r;
+  });
+  const result = new Promise<ChildResult>((resolve, reject) => {
+    proc.on("message", (m: ToParent) => {
+      if (m.type === "ready") onReady();
+      else if (m.type === "progress") Object.assign(progress, { messages: m.messages, rows: m.rows });
+      else if (m.type === "done") resolve(m.result);
+      else if (m.type === "error") reject(new Error(`${name} child failed: ${m.message}`));
+    });
+    proc.on("exit", (code, signal) =>
+      reject(new Error(`${name} child exited (${code ?? signal}) before reporting a result`)),
+    );
+  });
+  return {
+    proc,
+    ready,
+    result,
+    progress,
+    stop: () => {
+      if (proc.connected) proc.send({ type: "stop" });
+    },
+  };
+}

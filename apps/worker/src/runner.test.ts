@@ -172,6 +172,20 @@ describe("pipeline runner", () => {
     const desired = await desiredPipeline({ topic, sink: clickhouseSink(table) });
     const a = start(new PipelineRunner(desired, testDeps()));
     const b = start(new PipelineRunner(desired, testDeps()));
+    // Both members must hold partitions before data flows, or the first one takes it all.
+    await admin.connect();
+    await waitFor(
+      async () => {
+        const { groups } = await admin.describeGroups([`weir-${desired.id}`]);
+        const g = groups[0];
+        return (
+          g?.state === "Stable" &&
+          g.members.length === 2 &&
+          g.members.every((m) => m.memberAssignment.length > 0)
+        );
+      },
+      { what: "two members with partitions" },
+    );
     await produce(
       topic,
       Array.from({ length: 4000 }, (_, i) => ({ id: i })),

@@ -88,6 +88,7 @@ it("pauses, stays bounded and catches up after ClickHouse is down for 30 s or mo
   const before = traceStream(scale(200, 400), 303);
   const during = traceStream(scale(2000, 6000), 304);
   const expected = new Set([...before.expected, ...during.expected]);
+  expect(expected.size).toBe(before.expected.size + during.expected.size);
   const brokers = svc.kafkaBrokers;
   const topic = uniqueName("faults_chdown");
   await createTopic(brokers, topic, 4);

@@ -7,10 +7,10 @@ import { createClient } from "@clickhouse/client";
 import type { OtlpKeyValue, OtlpSpan } from "@weir/core";
 import { generateTraces } from "@weir/generator";
 import { clickhouseUrl, readFixture, uniqueName } from "@weir/testing";
+import { installSandboxGlobals, recordingLog } from "@weir/testing/handlers";
 import { Session } from "chdb";
 import { beforeEach, describe, expect, it } from "vitest";
 import { type EnrichedRow, handler, isHealthCheck, type LegacyEnrichedRow, redact } from "./index.js";
-import { installSandboxGlobals, recordingLog } from "./test-support.js";
 
 const setEnv = installSandboxGlobals();
 beforeEach(() => setEnv({ DEPLOY_ENV: "staging" }));

@@ -6,10 +6,10 @@ import { fileURLToPath } from "node:url";
 import { createClient } from "@clickhouse/client";
 import type { OtlpLogRecord } from "@weir/core";
 import { clickhouseUrl, readFixture, uniqueName } from "@weir/testing";
+import { installSandboxGlobals, recordingLog } from "@weir/testing/handlers";
 import { Session } from "chdb";
 import { beforeEach, describe, expect, it } from "vitest";
 import { handler, type LegacyLogRow, type LogRow, severityNumberOf } from "./index.js";
-import { installSandboxGlobals, recordingLog } from "./test-support.js";
 
 const setEnv = installSandboxGlobals();
 beforeEach(() => setEnv({}));

@@ -1,9 +1,9 @@
 /** index.ts compiled and run in the real sandbox gives the same rows as the plain function. */
 import { fileURLToPath } from "node:url";
 import { readFixture } from "@weir/testing";
+import { installSandboxGlobals, recordingLog, rowsOf, sandboxFor } from "@weir/testing/handlers";
 import { describe, expect, it } from "vitest";
 import { handler } from "./index.js";
-import { installSandboxGlobals, recordingLog, rowsOf, sandboxFor } from "./test-support.js";
 
 const file = fileURLToPath(new URL("./index.ts", import.meta.url));
 const setEnv = installSandboxGlobals();

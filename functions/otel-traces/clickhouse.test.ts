@@ -9,10 +9,10 @@ import { fileURLToPath } from "node:url";
 import { createClient } from "@clickhouse/client";
 import { generateTraces } from "@weir/generator";
 import { clickhouseUrl, fixturePath, readFixture, uniqueName } from "@weir/testing";
+import { installSandboxGlobals, recordingLog } from "@weir/testing/handlers";
 import { Session } from "chdb";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { handler, type LegacyTraceRow, type TraceRow } from "./index.js";
-import { installSandboxGlobals, recordingLog } from "./test-support.js";
 
 const migrations = resolve(fileURLToPath(import.meta.url), "../../../migrations/clickhouse");
 const modernDdl = readFileSync(join(migrations, "001_otel_traces_processed.sql"), "utf8");

@@ -2,9 +2,9 @@
 import type { OtlpExportTraceServiceRequest, OtlpKeyValue, OtlpSpan } from "@weir/core";
 import { generateTraces } from "@weir/generator";
 import { readFixture } from "@weir/testing";
+import { installSandboxGlobals, md5Hex, recordingLog } from "@weir/testing/handlers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { handler, type LegacyTraceRow, roundMs, type TraceRow } from "./index.js";
-import { installSandboxGlobals, md5Hex, recordingLog } from "./test-support.js";
 
 const setEnv = installSandboxGlobals();
 beforeEach(() => setEnv({}));

@@ -5,9 +5,9 @@
 import { fileURLToPath } from "node:url";
 import { generateTraces } from "@weir/generator";
 import { readFixture } from "@weir/testing";
+import { installSandboxGlobals, recordingLog, rowsOf, sandboxFor } from "@weir/testing/handlers";
 import { afterAll, describe, expect, it } from "vitest";
 import { handler } from "./index.js";
-import { installSandboxGlobals, recordingLog, rowsOf, sandboxFor } from "./test-support.js";
 
 const file = fileURLToPath(new URL("./index.ts", import.meta.url));
 const setEnv = installSandboxGlobals();

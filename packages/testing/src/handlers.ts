@@ -1,8 +1,8 @@
 /**
- * Test support for running handlers as plain functions under vitest: the sandbox globals the handler
+ * Support for testing handlers (functions/*) as plain functions under vitest: the sandbox globals the handler
  * declares (`hash`, `env`) installed on globalThis, and a Log that records what it is told; and the
  * other way round, the same file compiled and loaded into the real sandbox as the worker does.
- * Not part of the uploaded handler.
+ * Imported as `@weir/testing/handlers` so that other tests do not load isolated-vm.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";

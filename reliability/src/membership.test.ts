@@ -59,10 +59,13 @@ it("loses and duplicates nothing while workers join and leave mid-stream", async
   const recoveryMs = Date.now() - leftAt;
   const sent = (await producing).sent;
   const final = await waitLanded(ch, table, stream.expected, 120_000);
-  await waitFor(async () => (await committedTotal(brokers, `weir-${p.id}`, topic)) === messages, {
-    what: "every offset committed",
-    timeoutMs: 60_000,
-  });
+  await waitFor(
+    async () => (await committedTotal(brokers, `weir-${p.id}`, topic)) === stream.messages.length,
+    {
+      what: "every offset committed",
+      timeoutMs: 60_000,
+    },
+  );
   const dlq = await dlqCount(weir.client, p.id);
   report("join/leave 1-3 workers", {
     sent,

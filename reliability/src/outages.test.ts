@@ -58,10 +58,13 @@ it("survives a broker stop and restart mid-stream without loss, in the same work
 
   await producing;
   const final = await waitLanded(ch, table, stream.expected, 180_000);
-  await waitFor(async () => (await committedTotal(brokers, `weir-${p.id}`, topic)) >= messages, {
-    what: "every offset committed",
-    timeoutMs: 60_000,
-  });
+  await waitFor(
+    async () => (await committedTotal(brokers, `weir-${p.id}`, topic)) >= stream.messages.length,
+    {
+      what: "every offset committed",
+      timeoutMs: 60_000,
+    },
+  );
   const dlq = await dlqCount(weir.client, p.id);
   report("broker restart", {
     sent: progress.sent,

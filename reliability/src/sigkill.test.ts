@@ -60,10 +60,13 @@ it("loses nothing when the worker is SIGKILLed at random points mid-stream", asy
   }
   const produced = await producing;
   const final = await waitLanded(ch, table, stream.expected, 120_000);
-  await waitFor(async () => (await committedTotal(brokers, `weir-${p.id}`, topic)) === messages, {
-    what: "every offset committed",
-    timeoutMs: 60_000,
-  });
+  await waitFor(
+    async () => (await committedTotal(brokers, `weir-${p.id}`, topic)) === stream.messages.length,
+    {
+      what: "every offset committed",
+      timeoutMs: 60_000,
+    },
+  );
   const dlq = await dlqCount(weir.client, p.id);
   report(`sigkill x${done}`, {
     sent: produced.sent,

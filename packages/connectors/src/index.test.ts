@@ -6,7 +6,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const tsx = resolve(here, "../../../node_modules/.bin/tsx");
+// tsx is a devDependency of this package, so its bin is in the package's own node_modules.
+const tsx = resolve(here, "../node_modules/.bin/tsx");
 
 describe("package entry", () => {
   // chdb is ~550 MB and an optional peer: importing the package must not load its native engine.

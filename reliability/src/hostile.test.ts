@@ -98,7 +98,8 @@ it("routes hostile and malformed input to the DLQ and the log counters while goo
     name: uniqueName("faults-hostile").replaceAll("_", "-"),
     source: { type: "kafka", config: { bootstrap_servers: brokers.join(","), topic } },
     sink: { type: "clickhouse", config: { url: clickhouseUrl(), table, max_batch_wait_ms: 300 } },
-    limits: { memory_mb: 64, timeout_ms: 500, log_lines_per_second: 50 },
+    // A small heap and a roomy clock: unbounded allocation must hit the memory limit first, even on a busy CI box.
+    limits: { memory_mb: 32, timeout_ms: 1500, log_lines_per_second: 50 },
   });
   await weir.client.uploadHandler(p.id, HOSTILE_HANDLER);
 

@@ -119,7 +119,8 @@ it("keeps nine pipelines' throughput and data while a tenth fails hard on the sa
       const c = (await weir.client.getPipelineStatus(bad.id)).counters;
       return c.failed > 0 && c.dlq > 0;
     },
-    { what: "the bad pipeline failing", timeoutMs: 60_000 },
+    // A chunk of looping records takes timeout_ms each before any counter moves: allow for a busy box.
+    { what: "the bad pipeline failing", timeoutMs: 180_000 },
   );
   await sleep(1000);
   const underFireMs = await phase(

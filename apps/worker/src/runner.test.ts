@@ -205,6 +205,30 @@ describe("pipeline runner", () => {
     await Promise.all([a.stop(), b.stop()]);
   });
 
+  it("keeps its partitions through a sandbox call longer than the session timeout (no reprocessing)", async () => {
+    const topic = await createTopic(1);
+    const table = await createTable();
+    await produce(
+      topic,
+      Array.from({ length: 30 }, (_, i) => ({ id: i })),
+    );
+    // 30 messages x 300 ms of busy work in one sandbox call: 9 s, past a 6 s session timeout.
+    const desired = await desiredPipeline({
+      topic,
+      sink: clickhouseSink(table),
+      handler:
+        "export function handler(d) { const end = Date.now() + 300; while (Date.now() < end) {} return { id: d.id }; }",
+    });
+    const runner = start(new PipelineRunner(desired, { ...testDeps(), sessionTimeoutMs: 6000 }));
+    await waitFor(async () => (await committed(`weir-${desired.id}`, topic)) === 30, {
+      what: "30 committed",
+      timeoutMs: 40_000,
+    });
+    expect(runner.report().counters.messages_in).toBe(30);
+    expect(await countRows(table)).toEqual({ rows: 30, distinct: 30 });
+    await runner.stop();
+  });
+
   it("swaps the handler mid-stream (drain, commit, start) without losing or repeating a message", async () => {
     const topic = await createTopic(2);
     const table = await createTable();

@@ -98,6 +98,10 @@ export class PipelineRunner {
     this.log = deps.logger.child({ pipeline: desired.id, revision: desired.revision });
   }
 
+  private get heartbeatMs(): number {
+    return Math.max(500, Math.floor(this.deps.sessionTimeoutMs / 10));
+  }
+
   private get spec() {
     return this.desired.spec;
   }
@@ -165,7 +169,7 @@ export class PipelineRunner {
     const consumer = this.kafka.consumer({
       groupId: this.groupId,
       sessionTimeout: this.deps.sessionTimeoutMs,
-      heartbeatInterval: Math.max(500, Math.floor(this.deps.sessionTimeoutMs / 10)),
+      heartbeatInterval: this.heartbeatMs,
       maxBytesPerPartition: 8 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
       maxWaitTimeInMs: Math.min(500, Math.max(50, this.limits.maxWaitMs)),
@@ -238,12 +242,16 @@ export class PipelineRunner {
         if (this.stopping || !isRunning() || isStale() || p.generation !== this.generation) return;
         const slice = batch.messages.slice(i, i + chunk);
         const started = performance.now();
+        // A chunk of slow or looping handlers can take timeout_ms per message: keep the group
+        // membership alive meanwhile (the isolates run off the main thread), or the session times
+        // out, the partition moves and the same chunk is processed again and again.
+        const beat = setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatMs);
         const results = await this.sandbox!.runBatch(
           slice.map((m) => ({
             value: m.value === null ? "" : m.value.toString("utf8"),
             meta: { topic: batch.topic, partition: batch.partition, offset: m.offset, format },
           })),
-        );
+        ).finally(() => clearInterval(beat));
         this.deps.metrics.handlerSeconds.observe({ pipeline: this.id }, (performance.now() - started) / 1000);
         this.reportDroppedLogLines();
         this.counters.messages_in += slice.length;

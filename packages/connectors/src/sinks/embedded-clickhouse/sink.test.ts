@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { EmbeddedClickHouseSinkConfig } from "@weir/core";
 import { uniqueName } from "@weir/testing";
 import { Session } from "chdb";
@@ -86,20 +87,16 @@ describe("embedded-clickhouse sink on the modern engine", () => {
 
   it("takes the seed article's exact DDL and rows (DateTime64, Map, LowCardinality, codecs)", async () => {
     const table = uniqueName("otel_traces_processed");
-    await reader.queryAsync(`CREATE TABLE default.${table} (
-      timestamp DateTime64(6) CODEC(Delta, ZSTD(1)),
-      trace_id String CODEC(ZSTD(1)),
-      span_id String CODEC(ZSTD(1)),
-      parent_span_id String CODEC(ZSTD(1)),
-      service_name LowCardinality(String),
-      span_name LowCardinality(String),
-      duration_ms Float64 CODEC(ZSTD(1)),
-      status_code LowCardinality(String),
-      attributes Map(String, String) CODEC(ZSTD(1)),
-      fingerprint String CODEC(ZSTD(1))
-    ) ENGINE = ReplacingMergeTree(timestamp)
-    PARTITION BY toDate(timestamp)
-    ORDER BY (service_name, fingerprint)`);
+    // The article's DDL as migrations/ holds it, under a unique table name.
+    const ddl = readFileSync(
+      fileURLToPath(
+        new URL("../../../../../migrations/clickhouse/001_otel_traces_processed.sql", import.meta.url),
+      ),
+      "utf8",
+    );
+    await reader.queryAsync(
+      ddl.replace("CREATE TABLE otel_traces_processed", `CREATE TABLE default.${table}`),
+    );
     const sink = new EmbeddedClickHouseSink(config(table), { pipelineId: "p" });
     await sink.connect();
     expect(sink.capabilities.notes.join("\n")).toContain("ReplacingMergeTree");

@@ -22,7 +22,10 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`;
 }
 
-/** Poll `probe` until it returns a truthy value or `timeoutMs` passes; returns the last value. */
+/**
+ * Poll `probe` until it returns a truthy value or `timeoutMs` passes; returns that value. Errors
+ * kafkajs marks retriable count as "not yet"; any other error ends the wait.
+ */
 export async function waitFor<T>(
   probe: () => Promise<T> | T,
   { timeoutMs = 30_000, intervalMs = 200, what = "condition" } = {},
@@ -30,7 +33,14 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   for (;;) {
-    last = await probe();
+    try {
+      last = await probe();
+    } catch (err) {
+      // A transient broker answer (kafkajs marks them retriable, e.g. NOT_COORDINATOR while a
+      // group's coordinator moves) means "not yet"; anything else fails the wait at once.
+      if (!(err as { retriable?: unknown } | null)?.retriable || Date.now() > deadline) throw err;
+      last = undefined;
+    }
     if (last) return last as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));

@@ -190,11 +190,11 @@ describe("OTel traces: Kafka -> Weir -> ClickHouse", () => {
       source: { topic, partition: 0, offset: String(values.length - 1) },
       error: { code: "DECODE_ERROR" },
     });
-    // Workers report every 500 ms: the counters catch up with the DLQ shortly after the record lands.
+    // Workers report every 500 ms: the counters catch up with the DLQ and the sink shortly after.
     const status = await waitFor(
       async () => {
         const s = await client.getPipelineStatus(pipeline.id);
-        return s.counters.dlq === 1 ? s : null;
+        return s.counters.dlq === 1 && s.counters.rows_out >= expected.size ? s : null;
       },
       { what: "the DLQ counter in the pipeline's status" },
     );

@@ -5,6 +5,7 @@
  * a one-screen summary. See bench/README.md for what each figure means and how it is measured.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@clickhouse/client";
@@ -14,7 +15,8 @@ import type { ChildOptions } from "./child/harness.js";
 import { computeFloor } from "./compute.js";
 import { benchMessage, type DataSpec } from "./data.js";
 import { createTopic, deleteTopic, loadTopic, producePaced } from "./load.js";
-import { figures, round, runToCompletion } from "./measure.js";
+import { boxCpuFigures, figures, round, runToCompletion } from "./measure.js";
+import { clockTicks, findServices } from "./procstat.js";
 import {
   type BenchResults,
   type ClientFigures,
@@ -117,6 +119,13 @@ const data: DataSpec = {
 const topics: string[] = [];
 const tables: string[] = [];
 const date = new Date().toISOString();
+// The broker's and server's pids, read by every consumer child at the moments it reads its own CPU.
+const services = findServices(repoRoot, brokers, o.clickhouseUrl);
+const watchPids: Record<string, number> = { bench: process.pid };
+if (services.broker) watchPids.broker = services.broker.pid;
+if (services.server) watchPids.server = services.server.pid;
+const hz = clockTicks();
+const cores = os.cpus().length;
 
 function childOptions(
   topic: string,
@@ -137,6 +146,7 @@ function childOptions(
     sandboxChunk: o.sandboxChunk,
     isolates: o.isolates,
     nodeFlags: o.nodeFlags.split(" ").filter(Boolean),
+    watchPids,
     ...extra,
   } satisfies ChildOptions;
 }
@@ -166,7 +176,7 @@ async function main(): Promise<void> {
   );
 
   const results: Omit<BenchResults, "summary"> = {
-    schema: 1,
+    schema: 2,
     date,
     git: gitInfo(),
     command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
@@ -204,6 +214,7 @@ async function main(): Promise<void> {
     weir: undefined as unknown as BenchResults["weir"],
     baselines: {},
     ratios: {},
+    serviceProcesses: { ...services, clockTicksPerSec: hz },
   };
 
   if (!o.skipBaselines) {
@@ -221,13 +232,21 @@ async function main(): Promise<void> {
   say("weir: PipelineRunner with functions/otel-traces in the sandbox -> ClickHouse");
   const weirTable = await freshTable("weir");
   const weirRaw = await runToCompletion("weir", childOptions(topic, weirTable, messages), "weir");
-  results.weir = { ...figures(weirRaw), verifiedRows: await countRows(ch, weirTable) };
+  results.weir = {
+    ...figures(weirRaw),
+    boxCpu: boxCpuFigures(weirRaw, cores, hz),
+    verifiedRows: await countRows(ch, weirTable),
+  };
 
   if (!o.skipBaselines) {
     say("baseline (b): hand-written kafkajs consumer, plain handler, @clickhouse/client inserts");
     const plainTable = await freshTable("plain");
     const plainRaw = await runToCompletion("plain", childOptions(topic, plainTable, messages), "plain");
-    results.baselines.plainConsumer = { ...figures(plainRaw), verifiedRows: await countRows(ch, plainTable) };
+    results.baselines.plainConsumer = {
+      ...figures(plainRaw),
+      boxCpu: boxCpuFigures(plainRaw, cores, hz),
+      verifiedRows: await countRows(ch, plainTable),
+    };
   }
 
   const w = results.weir;
@@ -298,7 +317,7 @@ async function main(): Promise<void> {
       messagesPerSec: perSecond,
       seconds: o.latencySeconds,
       producedMessages: paced.messages,
-      weir: figures(raw, paced.startedAt),
+      weir: { ...figures(raw, paced.startedAt), boxCpu: boxCpuFigures(raw, cores, hz) },
     };
   }
 

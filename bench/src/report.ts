@@ -4,7 +4,8 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import type { ComputeResult } from "./compute.js";
 import type { LoadStats } from "./load.js";
-import type { ConsumerFigures } from "./measure.js";
+import type { BoxCpuFigures, ConsumerFigures } from "./measure.js";
+import type { ServiceLookup } from "./procstat.js";
 
 export interface ClientFigures {
   client: string;
@@ -18,7 +19,8 @@ export interface ClientFigures {
 }
 
 export interface BenchResults {
-  schema: 1;
+  /** 2: adds `serviceProcesses` and `boxCpu` on every consumer run (weir, plainConsumer, latency.weir). */
+  schema: 2;
   date: string;
   git: { sha: string; dirty: boolean };
   command: string;
@@ -40,6 +42,8 @@ export interface BenchResults {
     weir: ConsumerFigures;
   };
   clients?: ClientFigures[];
+  /** The broker and ClickHouse server processes whose CPU each consumer run reads (null: not measured, see notes). */
+  serviceProcesses: ServiceLookup & { clockTicksPerSec: number };
   summary: string;
 }
 
@@ -119,6 +123,7 @@ export function summary(r: Omit<BenchResults, "summary">): string {
         `  ${`${c.client} ${c.version}`.padEnd(26)} ${n(c.messagesPerSec).padStart(7)} msg/s  ${f2(c.mbPerSec).padStart(7)} MB/s  ${f2(c.cpuSecondsPerGB).padStart(6)} CPU-s/GB  ${c.peakRssMB} MB RSS`,
       );
   }
+  lines.push(...boxCpuLines(r));
   const cpuRatio = r.ratios["CPU per row, weir / (b) plain consumer"];
   const t = r.settings.targets as { rowsPerSec: number; cpuPerRowRatio: number; p99Ms: number };
   lines.push(
@@ -128,4 +133,37 @@ export function summary(r: Omit<BenchResults, "summary">): string {
     }; p99 <= ${n(t.p99Ms)} ms at half max: ${r.latency ? (r.latency.weir.latencyMs.p99 <= t.p99Ms ? "MET" : "MISSED") : "n/a"}`,
   );
   return lines.join("\n");
+}
+
+/** The "where the box's CPU went" block: one line per consumer run. */
+function boxCpuLines(r: Omit<BenchResults, "summary">): string[] {
+  const runs: [string, BoxCpuFigures | null | undefined][] = [["weir (sandbox, CH)", r.weir.boxCpu]];
+  if (r.baselines.plainConsumer) runs.push(["(b) plain consumer", r.baselines.plainConsumer.boxCpu]);
+  if (r.latency) runs.push(["latency run (weir)", r.latency.weir.boxCpu]);
+  const measured = runs.filter((x): x is [string, BoxCpuFigures] => Boolean(x[1]));
+  if (measured.length === 0) return ["where the box's CPU went: not measured (no /proc)"];
+  const c = (x: number | null, w: number) => (x === null ? "n/a" : f2(x)).padStart(w);
+  const rate = (x: number | null, w: number) => (x === null ? "n/a" : `${n(x)}/s`).padStart(w);
+  const lines = [
+    "where the box's CPU went, CPU-s per 1M rows over each run (box: /proc/stat busy time, every process):",
+    "                      worker  broker  CH server  bench   rest     box  box cores  box ceiling  0-cost worker",
+  ];
+  for (const [label, b] of measured) {
+    const p = b.cpuSecondsPerMillionRows;
+    lines.push(
+      `  ${label.padEnd(18)} ${c(p.worker, 7)} ${c(p.broker, 7)} ${c(p.server, 10)} ${c(p.bench, 6)} ${c(p.rest, 6)} ${c(p.box, 7)} ${`${f2(b.boxBusyCores)} of ${b.cores}`.padStart(10)} ${rate(b.ceilingRowsPerSec, 12)} ${rate(b.ceilingZeroCostWorkerRowsPerSec, 14)}`,
+    );
+  }
+  // Name what "rest" was when it is not small: usually other jobs on a shared box.
+  for (const [label, b] of measured) {
+    const rest = b.cpuSeconds.rest;
+    const d = b.restDetail;
+    if (rest === null || rest <= 0.1 * b.cpuSeconds.box) continue;
+    const top = d.top[0] ? ` (largest: ${d.top[0].process}, ${f2(d.top[0].cpuSeconds)})` : "";
+    lines.push(
+      `  rest of ${label}: ${f2(rest)} CPU-s = other processes ${d.otherProcesses === null ? "n/a" : f2(d.otherProcesses)}${top} + irq/softirq ${f2(d.irqSoftirq)} + exited/unattributed ${d.unattributed === null ? "n/a" : f2(d.unattributed)}`,
+    );
+  }
+  for (const note of r.serviceProcesses.notes) lines.push(`  ${note}`);
+  return lines;
 }

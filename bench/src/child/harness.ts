@@ -3,6 +3,7 @@
  * records every acknowledged write, the per-message latency, the process's CPU and peak RSS, and
  * talks to the parent over IPC. Both contenders use this same code, so they are measured the same way.
  */
+import { type CpuSample, sampleCpu } from "../procstat.js";
 import { cpuMs, peakRssBytes } from "../stats.js";
 
 /** What the parent passes to a child (as JSON in argv[2]). */
@@ -24,6 +25,11 @@ export interface ChildOptions {
   nodeFlags: string[];
   /** Consume-only children: which client. */
   client?: "kafkajs" | "platformatic";
+  /**
+   * Other processes whose CPU to read from /proc at the same two moments as this child's own
+   * (name -> pid: the broker, the ClickHouse server, the bench parent), along with /proc/stat.
+   */
+  watchPids?: Record<string, number>;
 }
 
 export interface ChildResult {
@@ -34,6 +40,8 @@ export interface ChildResult {
   startedAt: number;
   endedAt: number;
   cpuMs: number;
+  /** /proc/stat and the watched pids, read right after cpuUsage() at begin() and at completion. */
+  cpuSamples?: { start: CpuSample; end: CpuSample };
   peakRssBytes: number;
   /** Cumulative (time, rows) after each write, for the sustained rate. */
   writes: [number, number][];
@@ -55,6 +63,7 @@ export class Recorder {
   bytes = 0;
   startedAt = 0;
   private cpuAtStart = 0;
+  private samplesAtStart: CpuSample | undefined;
   private endedAt = 0;
   private readonly writes: [number, number][] = [];
   private readonly latencies: number[] = [];
@@ -62,12 +71,16 @@ export class Recorder {
   private finished = false;
   private onComplete: (() => void) | undefined;
 
-  constructor(private readonly expectedMessages: number) {}
+  constructor(
+    private readonly expectedMessages: number,
+    private readonly watchPids: Record<string, number> = {},
+  ) {}
 
   /** Call right before consumption starts. */
   begin(): void {
     this.startedAt = Date.now();
     this.cpuAtStart = cpuMs();
+    this.samplesAtStart = sampleCpu(this.watchPids, true);
   }
 
   /** One acknowledged write covering `messages` offsets, with the record timestamps of those that had rows. */
@@ -103,13 +116,16 @@ export class Recorder {
   /** Figures as of completion (CPU and RSS read then, before any shutdown work). */
   result(): ChildResult {
     if (this.snapshot) return this.snapshot;
+    const cpu = cpuMs() - this.cpuAtStart;
+    const end = sampleCpu(this.watchPids, true);
     return {
       messages: this.messages,
       rows: this.rows,
       bytes: this.bytes,
       startedAt: this.startedAt,
       endedAt: this.endedAt || Date.now(),
-      cpuMs: cpuMs() - this.cpuAtStart,
+      cpuMs: cpu,
+      cpuSamples: this.samplesAtStart ? { start: this.samplesAtStart, end } : undefined,
       peakRssBytes: peakRssBytes(),
       writes: this.writes,
       latencies: this.latencies,
@@ -130,7 +146,7 @@ export async function runChild(
   start: (opts: ChildOptions, rec: Recorder) => Promise<{ stop(): Promise<void> }>,
 ): Promise<void> {
   const opts = JSON.parse(process.argv[2] ?? "{}") as ChildOptions;
-  const rec = new Recorder(opts.expectedMessages);
+  const rec = new Recorder(opts.expectedMessages, opts.watchPids);
   process.on("message", (m: { type?: string }) => {
     if (m?.type === "stop") rec.complete();
   });

@@ -28,6 +28,8 @@ describe("bench pieces", () => {
     expect(r.messages).toBe(5);
     expect(r.rows).toBeGreaterThan(0);
     expect(r.cpuSeconds).toBeGreaterThan(0);
+    expect(r.parseCpuSeconds).toBeGreaterThan(0);
+    expect(r.stringifyCpuSeconds).toBeGreaterThan(0);
   });
 
   it("percentiles are nearest-rank over every message", () => {

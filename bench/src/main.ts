@@ -224,8 +224,14 @@ async function main(): Promise<void> {
       ...a,
       seconds: round(a.seconds, 3),
       cpuSeconds: round(a.cpuSeconds, 3),
+      parseCpuSeconds: round(a.parseCpuSeconds, 3),
+      stringifyCpuSeconds: round(a.stringifyCpuSeconds, 3),
       rowsPerSec: Math.round(a.rows / a.seconds),
       cpuSecondsPerMillionRows: round(a.cpuSeconds / (a.rows / 1e6), 2),
+      jsonFloorCpuSecondsPerMillionRows: round(
+        (a.parseCpuSeconds + a.stringifyCpuSeconds) / (a.rows / 1e6),
+        2,
+      ),
     };
   }
 

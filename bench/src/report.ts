@@ -30,7 +30,12 @@ export interface BenchResults {
   load: LoadStats & { messagesPerSec: number; mbPerSec: number };
   weir: ConsumerFigures & { verifiedRows: number };
   baselines: {
-    computeFloor?: ComputeResult & { rowsPerSec: number; cpuSecondsPerMillionRows: number };
+    computeFloor?: ComputeResult & {
+      rowsPerSec: number;
+      cpuSecondsPerMillionRows: number;
+      /** JSON.parse of every message + JSON.stringify of every row, no handler, per 1M rows. */
+      jsonFloorCpuSecondsPerMillionRows: number;
+    };
     plainConsumer?: ConsumerFigures & { verifiedRows: number };
   };
   ratios: Record<string, number>;
@@ -123,7 +128,7 @@ export function summary(r: Omit<BenchResults, "summary">): string {
         `  ${`${c.client} ${c.version}`.padEnd(26)} ${n(c.messagesPerSec).padStart(7)} msg/s  ${f2(c.mbPerSec).padStart(7)} MB/s  ${f2(c.cpuSecondsPerGB).padStart(6)} CPU-s/GB  ${c.peakRssMB} MB RSS`,
       );
   }
-  lines.push(...boxCpuLines(r));
+  lines.push(...boxCpuLines(r), ...jsonFloorLines(r));
   const cpuRatio = r.ratios["CPU per row, weir / (b) plain consumer"];
   const t = r.settings.targets as { rowsPerSec: number; cpuPerRowRatio: number; p99Ms: number };
   lines.push(
@@ -133,6 +138,29 @@ export function summary(r: Omit<BenchResults, "summary">): string {
     }; p99 <= ${n(t.p99Ms)} ms at half max: ${r.latency ? (r.latency.weir.latencyMs.p99 <= t.p99Ms ? "MET" : "MISSED") : "n/a"}`,
   );
   return lines.join("\n");
+}
+
+/**
+ * The bound any JSON-in, JSONEachRow-out pipeline has on this box: the JSON floor (parse + stringify,
+ * no handler, no Kafka client) plus what the broker and the ClickHouse server spent per row in Weir's
+ * run, over the box's cores.
+ */
+function jsonFloorLines(r: Omit<BenchResults, "summary">): string[] {
+  const a = r.baselines.computeFloor;
+  const b = r.weir.boxCpu;
+  if (!a || a.jsonFloorCpuSecondsPerMillionRows === undefined) return [];
+  const parse = a.parseCpuSeconds / (a.rows / 1e6);
+  const stringify = a.stringifyCpuSeconds / (a.rows / 1e6);
+  const line = `JSON floor (JSON.parse per message + JSON.stringify per row, nothing else): ${f2(a.jsonFloorCpuSecondsPerMillionRows)} CPU-s/1M rows (parse ${f2(parse)}, stringify ${f2(stringify)})`;
+  const services = b
+    ? (b.cpuSecondsPerMillionRows.broker ?? 0) + (b.cpuSecondsPerMillionRows.server ?? 0)
+    : null;
+  if (!b || services === null || b.cpuSecondsPerMillionRows.server === null) return [line];
+  const total = a.jsonFloorCpuSecondsPerMillionRows + services;
+  return [
+    line,
+    `  + broker and CH server in Weir's run ${f2(services)} = ${f2(total)} CPU-s/1M rows: at most ${n((b.cores * 1e6) / total)} rows/s on ${b.cores} cores for any handler`,
+  ];
 }
 
 /** The "where the box's CPU went" block: one line per consumer run. */

@@ -290,6 +290,40 @@ describe("otel-traces handler", () => {
     expect(() => run(data)).toThrow(/WEIR_TABLE_FLAVOR/);
   });
 
+  it("builds the legacy key/value lists with an object's key rules", () => {
+    // The legacy lists are built without an object; they must still be Object.keys / Object.values
+    // of the modern map: a repeated key keeps its first place and last value, integer-like keys
+    // come first in numeric order, `__proto__` is not a key.
+    const cases: OtlpKeyValue[][] = [
+      [str("a", "1"), str("b", "2"), str("a", "3"), str("constructor", "c")],
+      [str("z", "1"), str("10", "x"), str("2", "y"), str("-1", "n"), str("01", "o"), str("z", "2")],
+      [str("p", "1"), str("__proto__", "x"), str("q", "2")],
+    ];
+    for (const attributes of cases) {
+      const data = request([{ ...base, attributes }]);
+      const modern = run(data)[0]!;
+      setEnv({ WEIR_TABLE_FLAVOR: "legacy" });
+      const legacy = (handler(data, recordingLog()) as LegacyTraceRow[])[0]!;
+      setEnv({});
+      expect(legacy.attributes_keys).toEqual(Object.keys(modern.attributes));
+      expect(legacy.attributes_values).toEqual(Object.values(modern.attributes));
+    }
+    expect(run(request([{ ...base, attributes: cases[0] }]))[0]?.attributes).toEqual({
+      a: "3",
+      b: "2",
+      constructor: "c",
+    });
+  });
+
+  it("lower-cases hex ids only, and keeps other ids as sent", () => {
+    const ids = ["ABCDEF0123", "AbCd=", "not-hex", "abc"].map((id, i) => ({
+      ...base,
+      spanId: id,
+      name: `${i}`,
+    }));
+    expect(run(request(ids)).map((r) => r.span_id)).toEqual(["abcdef0123", "AbCd=", "not-hex", "abc"]);
+  });
+
   it("turns generated collector-style and official-style payloads into the same rows", () => {
     const opts = { seed: 21, spansPerMessage: 300, timeUnixNano: 1_700_000_000_000_000_000n };
     const collector = generateTraces(opts);

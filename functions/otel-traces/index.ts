@@ -66,28 +66,22 @@ export function handler(data: unknown, log: Log): TraceRow[] | LegacyTraceRow[] 
   }
   const request = data as OtlpExportTraceServiceRequest;
   const rows: (TraceRow | LegacyTraceRow)[] = [];
-  const stats = { spans: 0, short: 0, negative: 0, invalid: 0, firstNegative: "", firstInvalid: "" };
+  const stats: SpanStats = {
+    spans: 0,
+    short: 0,
+    negative: 0,
+    invalid: 0,
+    firstNegative: "",
+    firstInvalid: "",
+  };
 
   for (const resourceSpans of request.resourceSpans ?? []) {
     const serviceName = findString(resourceSpans.resource?.attributes, "service.name") ?? "unknown";
     for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
       for (const span of scopeSpans.spans ?? []) {
         stats.spans++;
-        const row = spanToRow(span, serviceName, flavor);
-        if (typeof row === "string") {
-          stats.invalid++;
-          stats.firstInvalid ||= row;
-          continue;
-        }
-        const [out, durationNs] = row;
-        if (durationNs < 0) {
-          stats.negative++;
-          stats.firstNegative ||= out.span_id;
-        } else if (durationNs < NS_PER_MS_NUMBER) {
-          stats.short++;
-        } else {
-          rows.push(out);
-        }
+        const row = spanToRow(span, serviceName, flavor, stats);
+        if (row !== null) rows.push(row);
       }
     }
   }
@@ -111,34 +105,64 @@ export function handler(data: unknown, log: Log): TraceRow[] | LegacyTraceRow[] 
   return rows as TraceRow[] | LegacyTraceRow[];
 }
 
+/** What the handler's summary lines report about one message's spans. */
+type SpanStats = {
+  spans: number;
+  short: number;
+  negative: number;
+  invalid: number;
+  firstNegative: string;
+  firstInvalid: string;
+};
+
 /**
- * A row (in the table flavor's shape) and its duration in ns, or why the span cannot become a row.
- * The hot path: times are split into whole seconds and nanoseconds as plain numbers (no BigInt, no
- * Date), and the legacy row is built directly rather than converted from the modern one.
+ * A row in the table flavor's shape, or null when the span is dropped (counted in `stats`).
+ * The hot path, run once per span: times are split into whole seconds and nanoseconds as plain
+ * numbers (no BigInt, no Date), the legacy row is built directly rather than converted from the
+ * modern one, and no tuple or reason string is made for a span that becomes a row.
  */
 function spanToRow(
   span: OtlpSpan,
   serviceName: string,
   flavor: "modern" | "legacy",
-): [TraceRow | LegacyTraceRow, number] | string {
+  stats: SpanStats,
+): TraceRow | LegacyTraceRow | null {
   const traceId = normalizeId(span.traceId);
   const spanId = normalizeId(span.spanId);
-  if (!traceId || !spanId) return "missing traceId or spanId";
+  if (!traceId || !spanId) return invalid(stats, "missing traceId or spanId");
   const start = splitNanos(span.startTimeUnixNano);
   const end = splitNanos(span.endTimeUnixNano);
   // The article reads a missing time as 0, which makes 1970 rows or ~55-year durations; drop instead.
-  if (start === null || isZero(start) || end === null || isZero(end)) return `span ${spanId}: missing times`;
+  if (start === null || isZero(start) || end === null || isZero(end)) {
+    return invalid(stats, `span ${spanId}: missing times`);
+  }
   const durationNs = diffNanos(end, start);
   const parentSpanId = normalizeId(span.parentSpanId);
   const spanName = typeof span.name === "string" ? span.name : "";
+  const statusCode = statusName(span.status?.code);
+  // The attributes are read and the start formatted before the duration checks, as they always were:
+  // a time past Date's range or a malformed list throws (and sends the message to the DLQ) whether
+  // or not its span would have been dropped. Formatting is a cache hit for most spans anyway.
+  const attributes =
+    flavor === "legacy" ? attributeLists(span.attributes) : flattenAttributes(span.attributes);
+  const startSecond = formatSeconds(start[0]);
+  const startMicros = Math.floor(start[1] / 1000);
+  if (durationNs < 0) {
+    stats.negative++;
+    stats.firstNegative ||= spanId;
+    return null;
+  }
+  if (durationNs < NS_PER_MS_NUMBER) {
+    stats.short++;
+    return null;
+  }
   const durationMs =
     Math.abs(end[0] - start[0]) < 9_000_000
       ? roundMsNumber(durationNs)
       : roundMs(bigNanos(end) - bigNanos(start));
-  const statusCode = statusName(span.status?.code);
-  const attributes = flattenAttributes(span.attributes);
+  // Only rows pay for their fingerprint (md5 of two strings cannot throw).
   const fingerprint = hash.md5(traceId + spanId);
-  if (flavor === "legacy") {
+  if (Array.isArray(attributes)) {
     // Same keys in the same order as toLegacyRow(modern row).
     const row: LegacyTraceRow = {
       trace_id: traceId,
@@ -149,15 +173,15 @@ function spanToRow(
       duration_ms: durationMs,
       status_code: statusCode,
       fingerprint,
-      timestamp: formatSeconds(start[0]),
-      timestamp_us: Math.floor(start[1] / 1000),
-      attributes_keys: Object.keys(attributes),
-      attributes_values: Object.values(attributes),
+      timestamp: startSecond,
+      timestamp_us: startMicros,
+      attributes_keys: attributes[0],
+      attributes_values: attributes[1],
     };
-    return [row, durationNs];
+    return row;
   }
   const row: TraceRow = {
-    timestamp: `${formatSeconds(start[0])}.${pad(Math.floor(start[1] / 1000), 6)}`,
+    timestamp: `${startSecond}.${pad(startMicros, 6)}`,
     trace_id: traceId,
     span_id: spanId,
     parent_span_id: parentSpanId,
@@ -168,7 +192,13 @@ function spanToRow(
     attributes,
     fingerprint,
   };
-  return [row, durationNs];
+  return row;
+}
+
+function invalid(stats: SpanStats, reason: string): null {
+  stats.invalid++;
+  stats.firstInvalid ||= reason;
+  return null;
 }
 
 /** A time as [whole seconds, nanoseconds 0..999999999], both exact doubles. */
@@ -176,19 +206,49 @@ type SplitNanos = [number, number];
 
 const isZero = (t: SplitNanos) => t[0] === 0 && t[1] === 0;
 
-/** Like {@link toNanos}, split at the second: decimal strings are sliced, never parsed as one number. */
+/**
+ * Like {@link toNanos}, split at the second, without a BigInt on the common paths: decimal strings
+ * are read digit by digit into two numbers (never parsed as one), and JSON numbers are divided in
+ * doubles with an exact remainder.
+ */
 export function splitNanos(value: OtlpInt64 | undefined): SplitNanos | null {
   if (typeof value === "string") {
-    if (!/^\d+$/.test(value)) return null;
     const n = value.length;
     // Up to 15 digits of seconds stay exact as a double; longer (absurd) values take the BigInt path.
-    if (n <= 24)
-      return n <= 9 ? [0, Number(value)] : [Number(value.slice(0, n - 9)), Number(value.slice(n - 9))];
+    if (n > 0 && n <= 24) {
+      const secondDigits = n - 9;
+      let seconds = 0;
+      let nanos = 0;
+      for (let i = 0; i < n; i++) {
+        const digit = value.charCodeAt(i) - 0x30;
+        if (digit < 0 || digit > 9) return null;
+        if (i < secondDigits) seconds = seconds * 10 + digit;
+        else nanos = nanos * 10 + digit;
+      }
+      return [seconds, nanos];
+    }
+  } else if (typeof value === "number" && value > 0 && value < MAX_EXACT_SPLIT) {
+    // seconds * 1e9 is exact below MAX_EXACT_SPLIT (seconds * 5^9 < 2^53), so the remainder is too;
+    // the rounded quotient can be one off near a whole second, which the remainder's range corrects.
+    const ns = Math.trunc(value);
+    let seconds = Math.floor(ns / 1e9);
+    let nanos = ns - seconds * 1e9;
+    if (nanos < 0) {
+      seconds--;
+      nanos += 1e9;
+    } else if (nanos >= 1e9) {
+      seconds++;
+      nanos -= 1e9;
+    }
+    return [seconds, nanos];
   }
   const ns = toNanos(value);
   if (ns === null) return null;
   return [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
 }
+
+/** 4e18 ns (year 2096): below it, {@link splitNanos}' double arithmetic on numbers is exact. */
+const MAX_EXACT_SPLIT = 4e18;
 
 /** end - start in ns: exact in doubles below 2^53 ns (~104 days); only its sign and size matter beyond. */
 function diffNanos(end: SplitNanos, start: SplitNanos): number {
@@ -224,7 +284,12 @@ function tableFlavor(): "modern" | "legacy" {
 /** Ids are hex in either case; lower-case them. Anything else (e.g. base64) passes through untouched. */
 export function normalizeId(id: unknown): string {
   if (typeof id !== "string") return "";
-  return /^[0-9a-fA-F]*$/.test(id) ? id.toLowerCase() : id;
+  // toLowerCase hands back the string itself when there is nothing to change, as for the Collector's
+  // ids, which are then kept whether hex or not; cheaper than any scan of JSON.parse's sliced strings.
+  const lower = id.toLowerCase();
+  if (lower === id) return id;
+  // No character but A-F lower-cases to a-f, so the id was hex exactly when its lower-case form is.
+  return /^[0-9a-f]*$/.test(lower) ? lower : id;
 }
 
 /**
@@ -247,11 +312,23 @@ export function formatNanos(ns: bigint): string {
 /** Last second representable as a 4-digit year (9999-12-31 23:59:59). */
 const MAX_4_DIGIT_YEAR_SECONDS = 253_402_300_799;
 
+/** The last second formatted: the spans of one message mostly start within the same second or two. */
+let lastSeconds = Number.NaN;
+let lastFormatted = "";
+
 /**
  * Whole seconds since the epoch -> "YYYY-MM-DD HH:MM:SS" in UTC, by integer arithmetic (days to
  * civil date, H. Hinnant's algorithm) instead of a Date and toISOString per span.
  */
 export function formatSeconds(seconds: number): string {
+  if (seconds !== lastSeconds) {
+    lastFormatted = formatSecondsUncached(seconds);
+    lastSeconds = seconds;
+  }
+  return lastFormatted;
+}
+
+function formatSecondsUncached(seconds: number): string {
   if (seconds < 0 || seconds > MAX_4_DIGIT_YEAR_SECONDS) {
     const iso = new Date(seconds * 1000).toISOString();
     return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
@@ -327,6 +404,36 @@ export function flattenAttributes(attributes: OtlpKeyValue[] | undefined): Recor
   return out;
 }
 
+/**
+ * The legacy table's parallel key and value lists: exactly Object.keys / Object.values of
+ * {@link flattenAttributes}, built without the intermediate object (whose keyed stores, with keys
+ * JSON.parse did not internalize, cost more than the lists). A repeated key keeps its first
+ * position and its last value, as an object's property does. Keys an object orders or treats
+ * differently (integer-like keys come first, `__proto__` is not stored) take the object route.
+ */
+export function attributeLists(attributes: OtlpKeyValue[] | undefined): [keys: string[], values: string[]] {
+  const keys: string[] = [];
+  const values: string[] = [];
+  for (const kv of attributes ?? []) {
+    if (!kv || typeof kv.key !== "string") continue;
+    const key = kv.key;
+    const first = key.charCodeAt(0);
+    if ((first >= 0x30 && first <= 0x39) || key === "__proto__") {
+      const object = flattenAttributes(attributes);
+      return [Object.keys(object), Object.values(object)];
+    }
+    const value = anyValueToString(kv.value);
+    const at = keys.indexOf(key);
+    if (at < 0) {
+      keys.push(key);
+      values.push(value);
+    } else {
+      values[at] = value;
+    }
+  }
+  return [keys, values];
+}
+
 /** The string stored for one attribute value; arrays and kvlists as JSON, bytes as their base64. */
 export function anyValueToString(value: OtlpAnyValue | undefined): string {
   if (!value || typeof value !== "object") return "";
@@ -342,32 +449,83 @@ export function anyValueToString(value: OtlpAnyValue | undefined): string {
 /** JSON for any value, written by hand so 64-bit ints keep every digit (JSON.stringify has no bigint). */
 export function anyValueToJson(value: OtlpAnyValue | undefined): string {
   if (!value || typeof value !== "object") return "null";
-  if (typeof value.stringValue === "string") return JSON.stringify(value.stringValue);
+  if (typeof value.stringValue === "string") return jsonString(value.stringValue);
   if (typeof value.boolValue === "boolean") return String(value.boolValue);
   if (value.intValue != null) {
     const digits = intToString(value.intValue);
-    return /^-?\d+$/.test(digits) ? digits : JSON.stringify(digits);
+    return isIntegerText(digits) ? digits : jsonString(digits);
   }
   if (value.doubleValue != null) {
     const d = value.doubleValue;
     // NaN and Infinity are not JSON numbers; proto3 JSON writes them as strings, and so do we.
-    return typeof d === "number" && Number.isFinite(d) ? String(d) : JSON.stringify(String(d));
+    return typeof d === "number" && Number.isFinite(d) ? String(d) : jsonString(String(d));
   }
-  if (typeof value.bytesValue === "string") return JSON.stringify(value.bytesValue);
-  if (value.arrayValue) return `[${(value.arrayValue.values ?? []).map(anyValueToJson).join(",")}]`;
+  if (typeof value.bytesValue === "string") return jsonString(value.bytesValue);
+  // Concatenated in place rather than mapped and joined: no intermediate arrays per value.
+  if (value.arrayValue) {
+    const items = listOf(value.arrayValue.values);
+    let out = "[";
+    for (let i = 0; i < items.length; i++) out += (i === 0 ? "" : ",") + anyValueToJson(items[i]);
+    return `${out}]`;
+  }
   if (value.kvlistValue) {
-    const members = (value.kvlistValue.values ?? []).map(
-      (kv) => `${JSON.stringify(String(kv.key))}:${anyValueToJson(kv.value)}`,
-    );
-    return `{${members.join(",")}}`;
+    const members = listOf(value.kvlistValue.values);
+    let out = "{";
+    for (let i = 0; i < members.length; i++) {
+      const kv = members[i]!;
+      out += `${i === 0 ? "" : ","}${jsonString(String(kv.key))}:${anyValueToJson(kv.value)}`;
+    }
+    return `${out}}`;
   }
   return "null";
 }
 
+/** `values` of an array or kvlist: absent is empty; anything but an array throws, as `.map` on it did. */
+function listOf<T>(values: T[] | null | undefined): T[] {
+  if (values === undefined || values === null) return [];
+  if (!Array.isArray(values)) throw new TypeError(`expected an array of values, got ${typeof values}`);
+  return values;
+}
+
+/**
+ * JSON.stringify of a string, minus the call in the common case: printable ASCII without a quote or
+ * backslash is quoted as is; anything else (controls, non-ASCII, lone surrogates) goes through
+ * JSON.stringify, so escaping stays exactly its own.
+ */
+function jsonString(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return JSON.stringify(text);
+  }
+  return `"${text}"`;
+}
+
 /** A 64-bit int as decimal text: strings as sent, integral numbers through BigInt (no "1e+21"). */
 function intToString(value: OtlpInt64): string {
-  if (typeof value === "string") return value.trim();
+  if (typeof value === "string") {
+    // trim() removes only characters <= U+0020 or >= U+00A0: with printable ASCII at both ends
+    // (the usual "123") there is nothing to trim and no call to make.
+    const last = value.length - 1;
+    return last >= 0 && isPrintableAscii(value.charCodeAt(0)) && isPrintableAscii(value.charCodeAt(last))
+      ? value
+      : value.trim();
+  }
+  // Below 2^53 every integer's shortest decimal is all of its digits, so String() equals BigInt's.
+  if (Number.isSafeInteger(value)) return String(value);
   return Number.isInteger(value) ? BigInt(value).toString() : String(value);
+}
+
+const isPrintableAscii = (c: number) => c > 0x20 && c < 0x7f;
+
+/** /^-?\d+$/ without the regex. */
+function isIntegerText(text: string): boolean {
+  const start = text.charCodeAt(0) === 0x2d ? 1 : 0; // "-"
+  if (text.length <= start) return false;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 function findString(attributes: OtlpKeyValue[] | undefined, key: string): string | undefined {

@@ -24,13 +24,25 @@ async function evaluate(expr: string, input?: unknown): Promise<unknown> {
 const node = (algo: string, text: string) => createHash(algo).update(text, "utf8").digest("hex");
 
 describe("standard library", () => {
+  // md5 has a one-block fast path for ASCII text of at most 55 chars: lengths around the block and
+  // padding edges on both sides of it, and non-ASCII text that starts or fails it late.
   const samples = [
     "",
+    "a",
     "abc",
     "5b8efff798038103d269b633813fc60c" + "eee4a2f8b5a1a5f3",
     "x".repeat(55),
     "y".repeat(56),
+    "w".repeat(63),
     "z".repeat(64),
+    "v".repeat(65),
+    "\u0000\u007f~",
+    "é",
+    "é".repeat(27), // 27 chars, 54 bytes: one block, but not ASCII
+    "é".repeat(28), // 28 chars, 56 bytes: two blocks
+    `${"k".repeat(54)}é`, // 55 chars, the last one not ASCII
+    `${"k".repeat(52)}😀`, // 54 chars (a surrogate pair), 56 bytes
+    "\ud800 lone surrogate",
     "é漢😀 mixed\u0000",
     "q".repeat(1000),
   ];

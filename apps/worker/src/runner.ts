@@ -294,7 +294,7 @@ export class PipelineRunner {
    * silently.
    */
   private reportDroppedLogLines(): void {
-    const total = this.sandbox?.stats().droppedLogLines ?? this.droppedLogLines;
+    const total = this.sandbox?.droppedLogLines() ?? this.droppedLogLines;
     if (total <= this.droppedLogLines) return;
     this.deps.logs.push(this.id, [], total - this.droppedLogLines);
     this.droppedLogLines = total;

@@ -76,6 +76,7 @@ describe("log bridge", () => {
     expect(r!.ok).toBe(true);
     expect(r!.logs).toHaveLength(20);
     expect(s.stats().droppedLogLines).toBe(100000 - 20);
+    expect(s.droppedLogLines()).toBe(s.stats().droppedLogLines);
     expect(s.drainLogs()).toMatchObject({ dropped: 100000 - 20 });
     // A second sandbox of the same pipeline shares the (now empty) budget.
     const other = await make(flood, { limits: { log_lines_per_second: 20 }, pipelineId: "p-flood" });

@@ -28,6 +28,27 @@ describe("isolates > 1", () => {
     }
   });
 
+  it("sums the log lines its isolates dropped, without reading their heaps", async () => {
+    const sandbox = await sandboxFor(
+      'export function handler(d: { n: number }, log: any) { for (let i = 0; i < d.n; i++) log.info("x"); return null; }',
+      { isolates: 2, limits: { log_lines_per_second: 10 }, pipelineId: "p-pool-drops" },
+    );
+    try {
+      const results = await Promise.all([
+        sandbox.runBatch([{ value: '{"n":50}' }]),
+        sandbox.runBatch([{ value: '{"n":50}' }]),
+      ]);
+      const kept = results.flat().reduce((n, r) => n + r.logs.length, 0);
+      // Each concurrent call reserves its share of the pipeline's budget (10 lines/s) up front.
+      expect(kept).toBeGreaterThanOrEqual(10);
+      expect(kept).toBeLessThanOrEqual(20);
+      expect(sandbox.droppedLogLines()).toBe(100 - kept);
+      expect(sandbox.stats().droppedLogLines).toBe(100 - kept);
+    } finally {
+      sandbox.dispose();
+    }
+  });
+
   it("fails to create when the handler cannot load", async () => {
     await expect(
       sandboxFor("throw new Error('top-level'); export function handler() {}", { isolates: 2 }),

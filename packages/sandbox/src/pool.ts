@@ -43,6 +43,10 @@ export class SandboxPool implements Sandbox {
     return stats;
   }
 
+  droppedLogLines(): number {
+    return this.members.reduce((n, m) => n + m.droppedLogLines(), 0);
+  }
+
   drainLogs(): { records: LogRecord[]; dropped: number } {
     const out = { records: [] as LogRecord[], dropped: 0 };
     for (const m of this.members) {

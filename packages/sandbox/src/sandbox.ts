@@ -233,6 +233,10 @@ class IsolateSandbox implements Sandbox {
     return stats;
   }
 
+  droppedLogLines(): number {
+    return this.droppedTotal;
+  }
+
   drainLogs(): { records: LogRecord[]; dropped: number } {
     const out = { records: this.buffered, dropped: this.bufferedDropped };
     this.buffered = [];

@@ -2,7 +2,7 @@
 import type { LogRecord, PipelineReport } from "@weir/core";
 import { waitFor } from "@weir/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GOOD_HANDLER, type Harness, seedSpec, startApi } from "./test-helpers.js";
+import { ADMIN, GOOD_HANDLER, type Harness, seedSpec, startApi } from "./test-helpers.js";
 
 let h: Harness;
 beforeAll(async () => {
@@ -204,6 +204,63 @@ describe("logs", () => {
     await waitFor(() => got.length >= 2, { timeoutMs: 5000, what: "tail lines" });
     await reading;
     expect(got).toEqual(["info:first", "error:second"]);
+  });
+
+  it("resumes a tail after the last line seen: stored lines first, oldest first, then live, no repeat", async () => {
+    const p = await h.admin.createPipeline(seedSpec("tail-resume"));
+    const t0 = Date.now();
+    const line = (i: number, level: LogRecord["level"] = "info") => ({
+      // Times deliberately out of insertion order: a resume follows ids, not timestamps.
+      time: t0 - i * 10,
+      level,
+      message: `line ${i}`,
+      source: "handler" as const,
+    });
+    await h.worker.sendLogs({
+      worker_id: "w1",
+      pipeline_id: p.id,
+      dropped: 0,
+      records: [line(0), line(1), line(2, "debug"), line(3), line(4)],
+    });
+    const stored = (await h.admin.getLogs(p.id, { limit: 100 })).items;
+    const byMessage = new Map(stored.map((l) => [l.message, l.id]));
+    const afterId = byMessage.get("line 1")!;
+
+    const controller = new AbortController();
+    const got: string[] = [];
+    const reading = (async () => {
+      for await (const l of h.admin.tailLogs(p.id, { level: "info", afterId, signal: controller.signal })) {
+        got.push(l.message);
+        if (got.length === 3) controller.abort();
+      }
+    })();
+    // The backfill (line 3, line 4; line 2 is below the level) arrives before anything live.
+    await waitFor(() => got.length >= 2, { timeoutMs: 5000, what: "the backfilled lines" });
+    await h.worker.sendLogs({ worker_id: "w1", pipeline_id: p.id, dropped: 0, records: [line(5)] });
+    await waitFor(() => got.length >= 3, { timeoutMs: 5000, what: "the live line" });
+    await reading;
+    expect(got).toEqual(["line 3", "line 4", "line 5"]);
+
+    // EventSource's reconnect header, with the event id the tail sent (`<time>-<id>`).
+    const res = await fetch(`${h.url}/v1/pipelines/${p.id}/logs/tail`, {
+      headers: { authorization: `Bearer ${ADMIN}`, "last-event-id": `${t0 - 30}-${byMessage.get("line 3")}` },
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!text.includes("line 5")) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    const messages = [...text.matchAll(/"message":"([^"]+)"/g)].map((m) => m[1]);
+    expect(messages).toEqual(["line 4", "line 5"]);
+  });
+
+  it("refuses a malformed Last-Event-ID with 400 naming the header", async () => {
+    const p = await h.admin.createPipeline(seedSpec("tail-bad-id"));
+    const res = await fetch(`${h.url}/v1/pipelines/${p.id}/logs/tail`, {
+      headers: { authorization: `Bearer ${ADMIN}`, "last-event-id": "yesterday" },
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(await res.json())).toContain("last-event-id");
   });
 
   it("keeps the API responsive under a flood of log lines", async () => {

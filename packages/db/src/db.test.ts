@@ -10,6 +10,7 @@ import {
   insertPipeline,
   insertVersion,
   listPipelines,
+  logsAfter,
   openDb,
   queryLogs,
   updatePipeline,
@@ -58,5 +59,42 @@ describe("db", () => {
     const again = openDb(path);
     expect(currentRevision(again)).toBe(4);
     again.close();
+  });
+
+  it("prunes log lines by age at each insert, and reads lines after an id in insertion order", () => {
+    const db = openDb(join(dir, "age.db"));
+    const p = insertPipeline(db, { name: "aged", specJson: "{}" });
+    const day = 24 * 3600 * 1000;
+    const now = Date.UTC(2026, 10, 25);
+    const line = (message: string, time: number, levelRank = 20) => ({
+      pipelineId: p.id,
+      time,
+      level: levelRank >= 20 ? "info" : "debug",
+      levelRank,
+      message,
+      source: "handler",
+    });
+    const retention = { maxLines: 1000, maxAgeMs: 7 * day };
+    insertLogs(db, [line("old", now - 8 * day), line("recent", now - 6 * day)], retention, now - 6 * day);
+    // Both were inside the window when written.
+    expect(queryLogs(db, { pipelineId: p.id, limit: 10 }).map((r) => r.message)).toEqual(["recent", "old"]);
+    // A day later the 8-day-old line is out; the 6-day-old one (now 7 days minus a ms) stays.
+    const stored = insertLogs(db, [line("new", now), line("quiet", now - 1, 10)], retention, now + day - 1);
+    expect(queryLogs(db, { pipelineId: p.id, limit: 10 }).map((r) => r.message)).toEqual([
+      "new",
+      "quiet",
+      "recent",
+    ]);
+    const recentId = queryLogs(db, { pipelineId: p.id, limit: 10 }).find((r) => r.message === "recent")!.id;
+    // After an id: insertion order (ids), not time order; the level filter applies.
+    expect(logsAfter(db, { pipelineId: p.id, afterId: recentId, limit: 10 }).map((r) => r.message)).toEqual([
+      "new",
+      "quiet",
+    ]);
+    expect(
+      logsAfter(db, { pipelineId: p.id, afterId: recentId, minRank: 20, limit: 10 }).map((r) => r.message),
+    ).toEqual(["new"]);
+    expect(logsAfter(db, { pipelineId: p.id, afterId: stored[1]!.id, limit: 10 })).toEqual([]);
+    db.close();
   });
 });

@@ -1,5 +1,5 @@
 /** Per-pipeline log lines: batched inserts with retention pruning, and newest-first keyset reads. */
-import { and, desc, eq, gte, lt, lte, or, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, lt, lte, or, type SQL } from "drizzle-orm";
 import type { Db } from "./open.js";
 import { type LogRow, logs, type NewLogRow } from "./schema.js";
 
@@ -91,6 +91,25 @@ export function queryLogs(db: Db, q: LogQuery): LogRow[] {
     .from(logs)
     .where(and(...where))
     .orderBy(desc(logs.time), desc(logs.id))
+    .limit(q.limit)
+    .all();
+}
+
+/**
+ * Lines stored after line `afterId`, oldest first (insertion order: ids only grow, and a tail
+ * resumes from the last id it saw, whatever the lines' own timestamps). Bounded by retention.
+ */
+export function logsAfter(
+  db: Db,
+  q: { pipelineId: string; afterId: number; minRank?: number | undefined; limit: number },
+): LogRow[] {
+  const where: (SQL | undefined)[] = [eq(logs.pipelineId, q.pipelineId), gt(logs.id, q.afterId)];
+  if (q.minRank !== undefined) where.push(gte(logs.levelRank, q.minRank));
+  return db.orm
+    .select()
+    .from(logs)
+    .where(and(...where))
+    .orderBy(asc(logs.id))
     .limit(q.limit)
     .all();
 }

@@ -180,17 +180,20 @@ export class WeirClient {
       },
     });
   }
-  /** Live log lines as they are stored; stop with `signal` (or by breaking out of the loop). */
+  /**
+   * Live log lines as they are stored; stop with `signal` (or by breaking out of the loop). With
+   * `afterId` (the `id` of the last line you saw) the lines stored since then come first.
+   */
   async *tailLogs(
     id: string,
-    opts: { level?: LogLevel; signal?: AbortSignal } = {},
+    opts: { level?: LogLevel; afterId?: number; signal?: AbortSignal } = {},
   ): AsyncGenerator<LogEntry> {
     const controller = new AbortController();
     const onAbort = () => controller.abort();
     opts.signal?.addEventListener("abort", onAbort);
     try {
       const res = await this.http.send("GET", `/v1/pipelines/${enc(id)}/logs/tail`, {
-        query: { level: opts.level },
+        query: { level: opts.level, after_id: opts.afterId },
         accept: "text/event-stream",
         signal: controller.signal,
         timeout: false,

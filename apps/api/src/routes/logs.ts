@@ -5,7 +5,7 @@
  */
 import { type Static, Type } from "@sinclair/typebox";
 import { LOG_LEVEL_RANK, LOG_LEVELS, LogPage, WeirError } from "@weir/core";
-import { queryLogs } from "@weir/db";
+import { logsAfter, queryLogs } from "@weir/db";
 import type { FastifyInstance } from "fastify";
 import type { AppContext } from "../context.js";
 import { toLogEntry } from "../log-writer.js";
@@ -77,20 +77,36 @@ export async function logRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: { level?: (typeof LOG_LEVELS)[number] } }>(
+  app.get<{
+    Params: { id: string };
+    Querystring: { level?: (typeof LOG_LEVELS)[number]; after_id?: number };
+    Headers: { "last-event-id"?: string };
+  }>(
     "/v1/pipelines/:id/logs/tail",
     {
       schema: {
         tags,
         summary: "Live tail (text/event-stream): one `log` event per line as it is stored",
+        description:
+          "Resumes after a line: `Last-Event-ID` (sent by EventSource on reconnect; the event ids are `<time>-<id>`) or `after_id` (a line's `id`). The lines stored since then, up to the retention limit, come first, oldest first, then live lines, with no gap and no repeat.",
         produces: ["text/event-stream"],
         params: IdParams,
-        querystring: Type.Object({ level: Type.Optional(Level) }),
+        querystring: Type.Object({
+          level: Type.Optional(Level),
+          after_id: Type.Optional(Type.Integer({ minimum: 0, description: "Resume after this line id." })),
+        }),
+        headers: Type.Object({
+          "last-event-id": Type.Optional(
+            Type.String({ pattern: "^(\\d+-)?\\d+$", description: "Id of the last event received." }),
+          ),
+        }),
       },
     },
     async (req, reply) => {
       const pipeline = mustGetPipeline(ctx, req.params.id);
       const min = req.query.level ? LOG_LEVEL_RANK[req.query.level] : 0;
+      const lastEventId = req.headers["last-event-id"];
+      const afterId = req.query.after_id ?? (lastEventId ? Number(lastEventId.split("-").pop()) : undefined);
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, {
@@ -100,9 +116,22 @@ export async function logRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext
         "x-accel-buffering": "no",
       });
       raw.write(": tail started\nretry: 2000\n\n");
-      const unsubscribe = ctx.logs.subscribe(pipeline.id, (row) => {
-        if (row.levelRank < min) return;
+      const send = (row: Parameters<typeof toLogEntry>[0]) =>
         raw.write(`id: ${cursorOf(row)}\nevent: log\ndata: ${JSON.stringify(toLogEntry(row))}\n\n`);
+      // Backfill and subscription happen in one synchronous section: stored lines are only fanned
+      // out from flush(), on another tick, so nothing lands between the query and the subscription.
+      if (afterId !== undefined) {
+        ctx.logs.flush();
+        for (const row of logsAfter(ctx.db, {
+          pipelineId: pipeline.id,
+          afterId,
+          minRank: min,
+          limit: 100_000,
+        }))
+          send(row);
+      }
+      const unsubscribe = ctx.logs.subscribe(pipeline.id, (row) => {
+        if (row.levelRank >= min) send(row);
       });
       const ping = setInterval(() => raw.write(": ping\n\n"), 15_000);
       ping.unref();

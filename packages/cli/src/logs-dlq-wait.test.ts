@@ -1,4 +1,5 @@
 import type { LogRecord } from "@weir/core";
+import { insertLogs, openDb } from "@weir/db";
 import { WeirClient } from "@weir/sdk";
 import { type ApiProcess, startApi, waitFor } from "@weir/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -121,6 +122,80 @@ describe("weir logs", () => {
     expect(entries.some((e) => e.message.startsWith("live "))).toBe(true);
     expect(entries.some((e) => e.message.startsWith("quiet "))).toBe(false);
     expect(new Set(entries.map((e) => e.id)).size).toBe(entries.length);
+  });
+});
+
+describe("weir logs -f across an API restart", () => {
+  it("resumes after the last line it printed: lines stored while it was away, whatever their times", async () => {
+    const own = await startApi();
+    const port = Number(new URL(own.url).port);
+    const ownCli = cliFor(own);
+    ownCli.file("p.json", JSON.stringify(specFor("cli-resume")));
+    const pid: string = JSON.parse(
+      (await ownCli(["pipelines", "create", "-f", "p.json", "--json"])).stdout,
+    ).id;
+    const ownWorker = new WeirClient({ baseUrl: own.url, token: own.workerToken });
+    const now = Date.now();
+    await ownWorker.sendLogs({
+      worker_id: "w-test",
+      pipeline_id: pid,
+      dropped: 0,
+      records: [line("info", "before", now)],
+    });
+    const stop = new AbortController();
+    let seen = "";
+    let errors = "";
+    const running = ownCli(["logs", pid, "-f", "--json"], {
+      signal: stop.signal,
+      stdout: (t) => {
+        seen += t;
+      },
+      stderr: (t) => {
+        errors += t;
+      },
+    });
+    let restarted: typeof own | undefined;
+    try {
+      await waitFor(() => seen.includes('"before"'), { what: "the backlog", timeoutMs: 10_000 });
+      await own.kill();
+      await waitFor(() => errors.includes("reconnecting"), { what: "the CLI to notice", timeoutMs: 10_000 });
+      // While the API is down, 1,500 lines are stored (as a worker's late batch would be), stamped
+      // before the last line printed: a resume by time, or a 1,000-line backlog, would miss them.
+      const db = openDb(own.dbPath);
+      insertLogs(
+        db,
+        Array.from({ length: 1500 }, (_, i) => ({
+          pipelineId: pid,
+          time: now - 60_000 + i,
+          level: "info",
+          levelRank: 20,
+          message: `gap ${i}`,
+          source: "handler",
+        })),
+        { maxLines: 10_000, maxAgeMs: 86_400_000 },
+      );
+      db.close();
+      restarted = await startApi({
+        dbPath: own.dbPath,
+        adminToken: own.adminToken,
+        workerToken: own.workerToken,
+        port,
+      });
+      await waitFor(() => seen.includes('"gap 1499"'), { what: "the gap lines", timeoutMs: 20_000 });
+      stop.abort();
+      const res = await running;
+      expect(res.code).toBe(0);
+      const messages = res.stdout
+        .trim()
+        .split("\n")
+        .map((l) => (JSON.parse(l) as { message: string }).message);
+      expect(messages).toEqual(["before", ...Array.from({ length: 1500 }, (_, i) => `gap ${i}`)]);
+    } finally {
+      stop.abort();
+      await running.catch(() => undefined);
+      await restarted?.kill();
+      await own.kill();
+    }
   });
 });
 

@@ -73,11 +73,14 @@ export interface ApiProcess extends AppProcess {
   dbPath: string;
 }
 
-/** Start the API on a free port with a fresh (or given) SQLite file; resolves when /readyz answers. */
+/**
+ * Start the API on a free (or given, e.g. to restart it where clients expect it) port with a fresh
+ * (or given) SQLite file; resolves when /readyz answers.
+ */
 export async function startApi(
-  opts: { dbPath?: string; adminToken?: string; workerToken?: string } = {},
+  opts: { dbPath?: string; adminToken?: string; workerToken?: string; port?: number } = {},
 ): Promise<ApiProcess> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const dbPath = opts.dbPath ?? join(mkdtempSync(join(tmpdir(), "weir-api-")), "weir.db");
   const adminToken = opts.adminToken ?? `adm_${randomBytes(16).toString("hex")}`;
   const workerToken = opts.workerToken ?? `wrk_${randomBytes(16).toString("hex")}`;

@@ -80,13 +80,15 @@ async function logs(ctx: Ctx, ref: string, opts: LogsOptions): Promise<void> {
     const conn = new AbortController();
     const stop = () => conn.abort();
     signal?.addEventListener("abort", stop, { once: true });
-    const tail = ctx.client.tailLogs(p.id, { ...(level ? { level } : {}), signal: conn.signal });
-    // Ask for the tail before reading the backlog, so lines stored in between are not missed;
-    // ids seen in the backlog are skipped when the tail repeats them.
+    // After a reconnect the API resumes after the last id seen (the gap first, oldest first).
+    const resume = seen >= 0 ? { afterId: seen } : {};
+    const tail = ctx.client.tailLogs(p.id, { ...(level ? { level } : {}), ...resume, signal: conn.signal });
+    // On the first connection, ask for the tail before reading the backlog, so lines stored in
+    // between are not missed; ids seen in the backlog are skipped when the tail repeats them.
     const first = tail.next();
     first.catch(() => {});
     try {
-      for (const e of await history(ctx, p.id, { ...filters, ...backlog })) {
+      for (const e of seen >= 0 ? [] : await history(ctx, p.id, { ...filters, ...backlog })) {
         if (e.id <= seen) continue;
         print(e);
         seen = e.id;
@@ -113,7 +115,7 @@ async function logs(ctx: Ctx, ref: string, opts: LogsOptions): Promise<void> {
     }
     if (signal?.aborted) break;
     failingSince ??= Date.now();
-    // Fill the gap from the last line seen (the same millisecond again; ids dedupe).
+    // Nothing seen yet: read the backlog again on the next connection.
     backlog = { limit: 1000, ...(lastTime !== undefined ? { since: lastTime } : {}) };
     await sleep(1000, signal);
   }

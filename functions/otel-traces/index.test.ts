@@ -298,6 +298,8 @@ describe("otel-traces handler", () => {
       [str("a", "1"), str("b", "2"), str("a", "3"), str("constructor", "c")],
       [str("z", "1"), str("10", "x"), str("2", "y"), str("-1", "n"), str("01", "o"), str("z", "2")],
       [str("p", "1"), str("__proto__", "x"), str("q", "2")],
+      // Past 64 attributes the lists come from the object route (no quadratic repeated-key search).
+      [...Array.from({ length: 100 }, (_, i) => str(`k${i}`, `${i}`)), str("k5", "again")],
     ];
     for (const attributes of cases) {
       const data = request([{ ...base, attributes }]);

@@ -404,6 +404,8 @@ export function flattenAttributes(attributes: OtlpKeyValue[] | undefined): Recor
   return out;
 }
 
+const MAX_LIST_ATTRIBUTES = 64;
+
 /**
  * The legacy table's parallel key and value lists: exactly Object.keys / Object.values of
  * {@link flattenAttributes}, built without the intermediate object (whose keyed stores, with keys
@@ -412,6 +414,12 @@ export function flattenAttributes(attributes: OtlpKeyValue[] | undefined): Recor
  * differently (integer-like keys come first, `__proto__` is not stored) take the object route.
  */
 export function attributeLists(attributes: OtlpKeyValue[] | undefined): [keys: string[], values: string[]] {
+  // The repeated-key check below is a linear search per key: past a few dozen attributes the object
+  // route (one hash lookup per key) is cheaper, and a span with thousands stays linear.
+  if (attributes && attributes.length > MAX_LIST_ATTRIBUTES) {
+    const object = flattenAttributes(attributes);
+    return [Object.keys(object), Object.values(object)];
+  }
   const keys: string[] = [];
   const values: string[] = [];
   for (const kv of attributes ?? []) {

@@ -152,10 +152,11 @@ function jsonFloorLines(r: Omit<BenchResults, "summary">): string[] {
   const parse = a.parseCpuSeconds / (a.rows / 1e6);
   const stringify = a.stringifyCpuSeconds / (a.rows / 1e6);
   const line = `JSON floor (JSON.parse per message + JSON.stringify per row, nothing else): ${f2(a.jsonFloorCpuSecondsPerMillionRows)} CPU-s/1M rows (parse ${f2(parse)}, stringify ${f2(stringify)})`;
-  const services = b
-    ? (b.cpuSecondsPerMillionRows.broker ?? 0) + (b.cpuSecondsPerMillionRows.server ?? 0)
-    : null;
-  if (!b || services === null || b.cpuSecondsPerMillionRows.server === null) return [line];
+  const broker = b?.cpuSecondsPerMillionRows.broker;
+  const server = b?.cpuSecondsPerMillionRows.server;
+  // Both services measured, or no bound: a missing one would understate the box's cost per row.
+  if (!b || broker == null || server == null) return [line];
+  const services = broker + server;
   const total = a.jsonFloorCpuSecondsPerMillionRows + services;
   return [
     line,

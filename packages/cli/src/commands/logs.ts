@@ -72,9 +72,7 @@ async function logs(ctx: Ctx, ref: string, opts: LogsOptions): Promise<void> {
 
   const signal = ctx.signal;
   let seen = -1;
-  let lastTime = since;
   let failingSince: number | undefined;
-  let backlog: { limit: number; since?: number } = { limit, ...(since !== undefined ? { since } : {}) };
   while (!signal?.aborted) {
     // One connection per attempt; Ctrl-C (the run's signal) ends it too.
     const conn = new AbortController();
@@ -88,11 +86,10 @@ async function logs(ctx: Ctx, ref: string, opts: LogsOptions): Promise<void> {
     const first = tail.next();
     first.catch(() => {});
     try {
-      for (const e of seen >= 0 ? [] : await history(ctx, p.id, { ...filters, ...backlog })) {
+      for (const e of seen >= 0 ? [] : await history(ctx, p.id, { ...filters, limit })) {
         if (e.id <= seen) continue;
         print(e);
         seen = e.id;
-        lastTime = e.time;
       }
       if (failingSince !== undefined) ctx.err("tail: reconnected");
       failingSince = undefined;
@@ -101,7 +98,6 @@ async function logs(ctx: Ctx, ref: string, opts: LogsOptions): Promise<void> {
         if (e.id <= seen) continue;
         print(e);
         seen = e.id;
-        lastTime = e.time;
       }
       if (!signal?.aborted) ctx.err("tail: the API closed the stream; reconnecting");
     } catch (err) {
@@ -115,8 +111,6 @@ async function logs(ctx: Ctx, ref: string, opts: LogsOptions): Promise<void> {
     }
     if (signal?.aborted) break;
     failingSince ??= Date.now();
-    // Nothing seen yet: read the backlog again on the next connection.
-    backlog = { limit: 1000, ...(lastTime !== undefined ? { since: lastTime } : {}) };
     await sleep(1000, signal);
   }
 }

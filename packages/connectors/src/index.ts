@@ -1,7 +1,8 @@
 /**
- * @weir/connectors: the Kafka client factory, the sinks (ClickHouse, webhook, embedded ClickHouse)
- * behind one lifecycle, and the dead-letter writer and format. The worker owns the consumer loop,
- * batching, retries and offsets; this package owns talking to the outside.
+ * @weir/connectors: the Kafka module (the one place that imports kafkajs: clients, codecs, types),
+ * the sinks (ClickHouse, webhook, embedded ClickHouse) behind one lifecycle, and the dead-letter
+ * writer and format. The worker owns the consumer loop, batching, retries and offsets; this package
+ * owns talking to the outside.
  * The sink conformance suite is test-only: `@weir/connectors/testing`.
  */
 export {
@@ -15,6 +16,34 @@ export {
   parseDlqMessage,
 } from "./dlq/codec.js";
 export { DlqWriter, type DlqWriterOptions } from "./dlq/writer.js";
+export {
+  type Admin,
+  CodecError,
+  type CodecName,
+  CompressionTypes,
+  type Consumer,
+  type ConsumerConfig,
+  compressionType,
+  consumerStart,
+  createKafka,
+  decodeValue,
+  type EachBatchPayload,
+  type IHeaders,
+  KAFKA_COMPRESSIONS,
+  Kafka,
+  type KafkaClientOptions,
+  type KafkaCompression,
+  type KafkaConfig,
+  KafkaLogLevel,
+  type KafkaMessage,
+  kafkaClientConfig,
+  type logCreator,
+  type Message,
+  Partitioners,
+  type Producer,
+  type ProducerConfig,
+  type SASLOptions,
+} from "./kafka/index.ts";
 export {
   CLICKHOUSE_ERROR_CLASSES,
   classifySinkFailure,
@@ -39,9 +68,3 @@ export {
   type SinkLogLevel,
 } from "./sinks/types.js";
 export { WebhookSink } from "./sinks/webhook/sink.js";
-export {
-  consumerStart,
-  decodeValue,
-  type KafkaClientOptions,
-  kafkaClientConfig,
-} from "./sources/kafka/client.js";

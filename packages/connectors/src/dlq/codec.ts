@@ -14,7 +14,7 @@ import {
   type SerializedError,
   WeirError,
 } from "@weir/core";
-import type { IHeaders } from "kafkajs";
+import type { IHeaders } from "../kafka/kafkajs.ts";
 
 export type HeaderValue = Buffer | string | Array<Buffer | string> | undefined;
 

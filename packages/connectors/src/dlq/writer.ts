@@ -5,7 +5,8 @@
  * source offsets of records that are not in the DLQ yet.
  */
 import { WeirError } from "@weir/core";
-import type { Kafka, Producer } from "kafkajs";
+import { compressionType, type KafkaCompression } from "../kafka/compression.ts";
+import type { Kafka, Producer } from "../kafka/kafkajs.ts";
 import { messageOf } from "../sinks/classify.js";
 import { type DlqInput, encodeDlqMessage } from "./codec.js";
 
@@ -14,6 +15,8 @@ export interface DlqWriterOptions {
   numPartitions?: number;
   /** -1: the broker's default. */
   replicationFactor?: number;
+  /** Codec of the produced batches (the spec's `dead_letter.compression`); default none. */
+  compression?: KafkaCompression;
 }
 
 export class DlqWriter {
@@ -84,6 +87,7 @@ export class DlqWriter {
       await this.producer!.send({
         topic: this.topic,
         acks: -1,
+        compression: compressionType(this.options.compression),
         messages: records.map((r) => encodeDlqMessage(r, now)),
       });
     } catch (err) {

@@ -10,3 +10,4 @@ export {
   runSinkConformance,
 } from "../sinks/conformance.js";
 export { type ReceivedRequest, Receiver, type Scripted } from "./http-receiver.js";
+export { type JavaCodec, type JavaProduceOptions, javaProduce, kafkaLibsDir } from "./java-producer.ts";

@@ -4,8 +4,12 @@
  * The consumer loop itself (offsets, pause/resume, batching) lives in the worker.
  */
 import { brokerList, type KafkaSourceConfig, reveal, WeirError } from "@weir/core";
-import type { KafkaConfig, logCreator, SASLOptions } from "kafkajs";
-import { logLevel } from "kafkajs";
+import {
+  type KafkaConfig,
+  type logCreator,
+  KafkaLogLevel as logLevel,
+  type SASLOptions,
+} from "../../kafka/kafkajs.ts";
 
 export interface KafkaClientOptions {
   /** kafkajs log sink; defaults to silence (the worker reports errors itself). */

@@ -161,10 +161,25 @@ export const RetryPolicy = Type.Object(
 );
 export type RetryPolicy = Static<typeof RetryPolicy>;
 
+/** Codec of the dead-letter producer's batches: any codec a Kafka producer can use. */
+export const DeadLetterCompression = Type.Union(
+  [
+    Type.Literal("none"),
+    Type.Literal("gzip"),
+    Type.Literal("snappy"),
+    Type.Literal("lz4"),
+    Type.Literal("zstd"),
+  ],
+  { description: "Codec of the dead-letter producer's batches; absent means none." },
+);
+export type DeadLetterCompression = Static<typeof DeadLetterCompression>;
+
 export const DeadLetter = Type.Object(
   {
     type: Type.Literal("kafka"),
     topic: Type.String({ minLength: 1, maxLength: 249, pattern: "^[A-Za-z0-9._-]+$" }),
+    // Optional without a filled-in default, so specs stored before this field read back unchanged.
+    compression: Type.Optional(DeadLetterCompression),
   },
   {
     additionalProperties: false,

@@ -26,6 +26,10 @@ export const ERROR_CODES = [
   "SINK_PERMANENT",
   "SINK_SCHEMA",
   "SOURCE_ERROR",
+  /** The Kafka broker refused the source's SASL credentials. */
+  "KAFKA_AUTH",
+  /** The TLS handshake with a Kafka broker failed (untrusted or invalid certificate). */
+  "KAFKA_TLS",
   "DLQ_ERROR",
   // anything else
   "INTERNAL",

@@ -1,5 +1,6 @@
 /**
- * Reading, replaying and measuring a pipeline's dead-letter topic with kafkajs.
+ * Reading, replaying and measuring a pipeline's dead-letter topic through Weir's Kafka module (so
+ * records a DLQ producer compressed with snappy, lz4 or zstd decode too).
  *
  * Reads go from a start offset (the topic's low watermark or the pipeline's purge mark) up to the
  * high watermark taken when the read starts, through a throwaway consumer group that never commits
@@ -7,6 +8,13 @@
  * dead-letter topic, so records are filtered on the `weir.pipeline_id` header.
  */
 import { randomBytes } from "node:crypto";
+import {
+  type IHeaders,
+  Kafka,
+  type KafkaConfig,
+  type KafkaMessage,
+  KafkaLogLevel as logLevel,
+} from "@weir/connectors";
 import {
   brokerList,
   DLQ_HEADER,
@@ -17,7 +25,6 @@ import {
   type SerializedError,
   WeirError,
 } from "@weir/core";
-import { type IHeaders, Kafka, type KafkaConfig, type KafkaMessage, logLevel } from "kafkajs";
 
 /** A DLQ message with its raw bytes, kept for replay. */
 export interface RawDlqMessage {

@@ -3,8 +3,7 @@
  * contiguous offset range that is not yet committed. Nothing here is written anywhere until the
  * batch is flushed, so a batch can be dropped safely when the partition is taken away.
  */
-import type { DlqInput } from "@weir/connectors";
-import type { IHeaders } from "kafkajs";
+import type { DlqInput, IHeaders } from "@weir/connectors";
 
 /** The parts of a Kafka message kept until its batch is flushed (for the DLQ). */
 export interface HeldMessage {

@@ -9,11 +9,16 @@
  * the same dedup token and a deduplicating table drops it.
  */
 import {
+  type Admin,
   batchLimits,
+  type Consumer,
   createSink,
   type DlqInput,
   DlqWriter,
+  type EachBatchPayload,
+  Kafka,
   kafkaClientConfig,
+  KafkaLogLevel as logLevel,
   type Sink,
 } from "@weir/connectors";
 import {
@@ -27,7 +32,6 @@ import {
   ZERO_COUNTERS,
 } from "@weir/core";
 import { createSandbox, type Sandbox } from "@weir/sandbox";
-import { type Admin, type Consumer, type EachBatchPayload, Kafka, logLevel } from "kafkajs";
 import type { Logger } from "pino";
 import { nextOffset, OpenBatch, parsePendingMetadata, pendingMetadata } from "./batch.js";
 import { deliverRows, sleep, withRetry } from "./deliver.js";
@@ -164,7 +168,9 @@ export class PipelineRunner {
     });
     this.admin = this.kafka.admin();
     await this.admin.connect();
-    this.dlq = new DlqWriter(this.kafka, this.spec.dead_letter.topic);
+    this.dlq = new DlqWriter(this.kafka, this.spec.dead_letter.topic, {
+      compression: this.spec.dead_letter.compression,
+    });
     await this.dlq.connect();
     const consumer = this.kafka.consumer({
       groupId: this.groupId,

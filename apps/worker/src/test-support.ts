@@ -3,10 +3,10 @@
  * handlers compiled by the real sandbox compiler, runners wired as main.ts wires them.
  */
 import { createClient } from "@clickhouse/client";
+import { Kafka, KafkaLogLevel as logLevel } from "@weir/connectors";
 import { type DesiredPipeline, type LogRecord, parsePipelineSpec } from "@weir/core";
 import { compileHandler } from "@weir/sandbox";
 import { clickhouseUrl, kafkaBrokers, uniqueName } from "@weir/testing";
-import { Kafka, logLevel } from "kafkajs";
 import { pino } from "pino";
 import { LogShipper } from "./logs.js";
 import { WorkerMetrics } from "./metrics.js";

@@ -5,7 +5,8 @@
  *   pnpm --filter @weir/generator generate --topic otel-traces-raw --messages 1000 --rate 200
  * Prints progress to stderr and the final stats as one JSON line on stdout.
  */
-import { Command, InvalidArgumentError } from "commander";
+import { KAFKA_COMPRESSIONS, type KafkaCompression } from "@weir/connectors";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { produceTraces } from "./produce.js";
 
 function integer(name: string, min: number) {
@@ -46,7 +47,12 @@ const program = new Command()
     "collector (lower-case ids, string ints) or official (upper-case, numbers)",
     "collector",
   )
-  .option("--gzip", "gzip-compress batches");
+  .addOption(
+    new Option("--compression <codec>", "batch codec (the Collector's example uses snappy)")
+      .choices(KAFKA_COMPRESSIONS)
+      .default("none"),
+  )
+  .option("--gzip", "same as --compression gzip (kept for existing scripts)");
 
 program.parse();
 const opts = program.opts<{
@@ -61,6 +67,7 @@ const opts = program.opts<{
   keyByTraceId?: boolean;
   partitions?: number;
   style: string;
+  compression: KafkaCompression;
   gzip?: boolean;
 }>();
 if (opts.style !== "collector" && opts.style !== "official")
@@ -82,7 +89,7 @@ const stats = await produceTraces({
   errorRate: opts.errorRate,
   key: opts.keyByTraceId ? "traceId" : "none",
   partitions: opts.partitions,
-  compression: opts.gzip ? "gzip" : "none",
+  compression: opts.gzip ? "gzip" : opts.compression,
   idCase: official ? "upper" : "lower",
   int64: official ? "number" : "string",
   onProgress: (s) => {

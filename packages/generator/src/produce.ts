@@ -2,7 +2,14 @@
  * Produces generated traces to Kafka the way the Collector's kafka exporter does with
  * `encoding: otlp_json`: each message value is one ExportTraceServiceRequest as JSON, no key by default.
  */
-import { CompressionTypes, Kafka, logLevel, type Message, Partitioners } from "kafkajs";
+import {
+  compressionType,
+  createKafka,
+  type KafkaCompression,
+  KafkaLogLevel,
+  type Message,
+  Partitioners,
+} from "@weir/connectors";
 import { messageSeed } from "./rng.js";
 import { generateTraces, type TraceGeneratorOptions } from "./traces.js";
 
@@ -22,8 +29,8 @@ export interface ProduceOptions extends Omit<TraceGeneratorOptions, "seed" | "ti
   key?: "none" | "traceId";
   /** Create the topic with this many partitions if it does not exist (otherwise the broker's auto-create applies). */
   partitions?: number;
-  /** The Collector's example config uses snappy; kafkajs ships gzip only, so gzip or none. Default none. */
-  compression?: "none" | "gzip";
+  /** Batch codec: none (default), gzip, snappy (the Collector's example config), lz4 or zstd. */
+  compression?: KafkaCompression;
   clientId?: string;
   /** Called after each send with running stats (progress output in the CLI). */
   onProgress?: (stats: ProduceStats) => void;
@@ -46,10 +53,10 @@ export async function produceTraces(options: ProduceOptions): Promise<ProduceSta
   const { brokers, topic, messages, ratePerSec = 0, seed = 1, key = "none", onProgress } = options;
   if (!Number.isInteger(messages) || messages < 0)
     throw new RangeError(`messages must be >= 0, got ${messages}`);
-  const kafka = new Kafka({
+  const kafka = createKafka({
     clientId: options.clientId ?? "weir-generator",
     brokers,
-    logLevel: logLevel.WARN,
+    logLevel: KafkaLogLevel.WARN,
   });
   if (options.partitions) {
     const admin = kafka.admin();
@@ -81,7 +88,7 @@ export async function produceTraces(options: ProduceOptions): Promise<ProduceSta
     producedAt: [],
   };
   const started = Date.now();
-  const compression = options.compression === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None;
+  const compression = compressionType(options.compression);
   // Unpaced runs send in batches for throughput; paced runs send whatever is due, at most every 10 ms.
   const maxBatch = ratePerSec > 0 ? Math.max(1, Math.ceil(ratePerSec / 100)) : 100;
   try {

@@ -9,5 +9,6 @@ export {
   makeBatch,
   runSinkConformance,
 } from "../sinks/conformance.js";
+export { type CodecSpy, spyOnDecompression } from "./codec-spy.ts";
 export { type ReceivedRequest, Receiver, type Scripted } from "./http-receiver.js";
 export { type JavaCodec, type JavaProduceOptions, javaProduce, kafkaLibsDir } from "./java-producer.ts";

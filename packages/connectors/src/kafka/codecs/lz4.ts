@@ -7,15 +7,21 @@
  * consumer's `Lz4BlockInputStream` requires (it decodes each block on its own).
  * (The broken header checksum of magic-v0 messages is not handled: kafkajs fetches v2 batches.)
  */
-import { compressFrame, decompressFrame } from "lz4-napi";
 import { CodecError, type KafkaCodec } from "./types.ts";
+
+// Loaded on first use: a process that never sees an lz4 batch never loads the native addon.
+let lib: Promise<typeof import("lz4-napi")> | undefined;
+const lz4 = () => {
+  lib ??= import("lz4-napi");
+  return lib;
+};
 
 /** LZ4 frame magic number, little-endian 0x184D2204. */
 export const LZ4_FRAME_MAGIC = Buffer.from([0x04, 0x22, 0x4d, 0x18]);
 
 /** Encode one LZ4 frame (64 KiB independent blocks, no checksums). */
-export function lz4Compress(plain: Buffer): Promise<Buffer> {
-  return compressFrame(plain, { blockChecksums: false, contentChecksum: false });
+export async function lz4Compress(plain: Buffer): Promise<Buffer> {
+  return (await lz4()).compressFrame(plain, { blockChecksums: false, contentChecksum: false });
 }
 
 /** Decode one LZ4 frame (any block size, stored or compressed blocks, optional checksums verified). */
@@ -23,6 +29,7 @@ export async function lz4Decompress(data: Buffer): Promise<Buffer> {
   if (data.length < 7 || !data.subarray(0, 4).equals(LZ4_FRAME_MAGIC)) {
     throw new CodecError("lz4", `not an LZ4 frame (${data.length} bytes, no magic number)`);
   }
+  const { decompressFrame } = await lz4();
   try {
     return await decompressFrame(data);
   } catch (err) {

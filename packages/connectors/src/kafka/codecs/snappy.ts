@@ -6,8 +6,14 @@
  * write one raw snappy block instead. Both decode here; we encode xerial like the Java producer,
  * which every consumer (Java, librdkafka, Go, kafkajs with this codec) reads.
  */
-import { compress as snappyCompress, uncompress as snappyUncompress } from "snappy";
 import { CodecError, type KafkaCodec } from "./types.ts";
+
+// Loaded on first use: a process that never sees a snappy batch never loads the native addon.
+let lib: Promise<typeof import("snappy")> | undefined;
+const snappy = () => {
+  lib ??= import("snappy");
+  return lib;
+};
 
 /** xerial's magic: `\x82SNAPPY\0`. */
 export const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
@@ -23,7 +29,7 @@ export function isXerial(data: Buffer): boolean {
 async function raw(block: Buffer): Promise<Buffer> {
   try {
     // `asBuffer: true` returns the bytes, not a UTF-8 string.
-    return (await snappyUncompress(block, { asBuffer: true })) as Buffer;
+    return (await (await snappy()).uncompress(block, { asBuffer: true })) as Buffer;
   } catch (err) {
     throw new CodecError(
       "snappy",
@@ -59,8 +65,9 @@ export async function snappyCompressXerial(data: Buffer, blockBytes = XERIAL_BLO
   header.writeInt32BE(1, 8); // version
   header.writeInt32BE(1, 12); // minimum compatible version
   const parts: Buffer[] = [header];
+  const { compress } = await snappy();
   for (let offset = 0; offset < data.length; offset += blockBytes) {
-    const block = await snappyCompress(data.subarray(offset, offset + blockBytes));
+    const block = await compress(data.subarray(offset, offset + blockBytes));
     const length = Buffer.alloc(4);
     length.writeUInt32BE(block.length, 0);
     parts.push(length, block);
@@ -69,8 +76,8 @@ export async function snappyCompressXerial(data: Buffer, blockBytes = XERIAL_BLO
 }
 
 /** Encode one raw snappy block (librdkafka's format; used by tests to check both decode paths). */
-export function snappyCompressRaw(data: Buffer): Promise<Buffer> {
-  return snappyCompress(data);
+export async function snappyCompressRaw(data: Buffer): Promise<Buffer> {
+  return (await snappy()).compress(data);
 }
 
 export const snappyCodec: KafkaCodec = {

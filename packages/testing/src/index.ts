@@ -49,3 +49,4 @@ export async function waitFor<T>(
 
 export { fixturePath, readFixture } from "./fixtures.js";
 export { type ApiProcess, type AppProcess, freePort, startApi, startWorker } from "./processes.js";
+export * from "./otelcol.ts";

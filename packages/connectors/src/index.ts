@@ -68,3 +68,4 @@ export {
   type SinkLogLevel,
 } from "./sinks/types.js";
 export { WebhookSink } from "./sinks/webhook/sink.js";
+export { classifyKafkaError } from "./sources/kafka/errors.ts";

@@ -48,5 +48,13 @@ export async function waitFor<T>(
 }
 
 export { fixturePath, readFixture } from "./fixtures.js";
+export {
+  type KafkaSaslTestConfig,
+  kafkaSaslAvailable,
+  kafkaSaslConfig,
+  kafkaSaslConfigPath,
+  kafkaSaslSource,
+  type TestSaslMechanism,
+} from "./kafka-sasl.ts";
 export { type ApiProcess, type AppProcess, freePort, startApi, startWorker } from "./processes.js";
 export * from "./otelcol.ts";

@@ -12,6 +12,7 @@ import {
   type Admin,
   batchLimits,
   type Consumer,
+  classifyKafkaError,
   createSink,
   type DlqInput,
   DlqWriter,
@@ -130,7 +131,8 @@ export class PipelineRunner {
         await this.startOnce();
         return;
       } catch (err) {
-        this.fail(err, "start");
+        // A refused login or an untrusted broker certificate reads as KAFKA_AUTH / KAFKA_TLS, not INTERNAL.
+        this.fail(classifyKafkaError(err, this.spec.source.config), "start");
         await this.teardown();
         attempt++;
         const wait = Math.min(
@@ -184,7 +186,7 @@ export class PipelineRunner {
     consumer.on(consumer.events.GROUP_JOIN, () => this.onRejoin());
     consumer.on(consumer.events.CRASH, (e) => {
       this.onRejoin();
-      this.fail(e.payload.error, "consumer");
+      this.fail(classifyKafkaError(e.payload.error, source), "consumer");
     });
     await consumer.connect();
     await consumer.subscribe({ topic: this.topic, fromBeginning: source.auto_offset_reset === "earliest" });

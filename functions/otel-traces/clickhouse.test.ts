@@ -12,7 +12,7 @@ import { clickhouseUrl, fixturePath, readFixture, uniqueName } from "@weir/testi
 import { installSandboxGlobals, recordingLog } from "@weir/testing/handlers";
 import { Session } from "chdb";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { handler, type LegacyTraceRow, type TraceRow } from "./index.js";
+import { handler, type LegacyTraceRow, type TraceRow } from "./index.ts";
 
 const migrations = resolve(fileURLToPath(import.meta.url), "../../../migrations/clickhouse");
 const modernDdl = readFileSync(join(migrations, "001_otel_traces_processed.sql"), "utf8");
@@ -38,8 +38,8 @@ function rowsFor(flavor: "modern" | "legacy"): Array<TraceRow | LegacyTraceRow> 
 
 describe("migrations/clickhouse/001_otel_traces_processed.sql", () => {
   it("is the seed article's DDL, verbatim", () => {
-    const article = readFileSync(resolve(fixturePath("otlp"), "../../reference/seed-article.md"), "utf8");
-    const block = /```sql\n([\s\S]*?)```/.exec(article)?.[1];
+    // packages/testing/fixtures/seed-article holds the article's DDL block as published.
+    const block = readFileSync(fixturePath("seed-article/otel_traces_processed.sql"), "utf8");
     expect(block).toContain("CREATE TABLE otel_traces_processed");
     expect(modernDdl).toBe(block);
   });

@@ -1,5 +1,5 @@
 /**
- * The seed article's transform (reference/seed-article.md) as a Weir handler: flatten
+ * The seed article's transform (packages/testing/fixtures/seed-article) as a Weir handler: flatten
  * resourceSpans -> scopeSpans -> spans into rows with an md5 fingerprint, dropping spans < 1 ms.
  * Used by the benchmark both as uploaded code (in the sandbox) and as a plain function.
  */

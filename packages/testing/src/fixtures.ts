@@ -1,17 +1,17 @@
-/** Access to ../shared/fixtures (the official OTLP JSON samples), located from the repo root. */
+/**
+ * Test data that lives in this repository (packages/testing/fixtures): the official OTLP JSON samples
+ * and the seed article's Collector config and DDL, each copied with its origin noted in a README there.
+ */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(here, "../../..");
+const fixturesDir = resolve(dirname(fileURLToPath(import.meta.url)), "../fixtures");
 
-/** Path of a file under shared/fixtures (`WEIR_SHARED_DIR` overrides where shared/ is). */
+/** Path of a file under packages/testing/fixtures, e.g. `fixturePath("otlp/trace.json")`. */
 export function fixturePath(relative: string): string {
-  const shared = process.env.WEIR_SHARED_DIR ?? resolve(repoRoot, "../shared");
-  const path = join(shared, "fixtures", relative);
-  if (!existsSync(path))
-    throw new Error(`fixture not found: ${path} (set WEIR_SHARED_DIR to the shared/ folder)`);
+  const path = join(fixturesDir, relative);
+  if (!existsSync(path)) throw new Error(`fixture not found: ${path}`);
   return path;
 }
 

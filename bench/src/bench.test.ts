@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { computeFloor } from "./compute.js";
-import { benchMessage } from "./data.js";
-import { transformToNdjson } from "./handler.js";
-import { percentile, summarize, sustainedRate } from "./stats.js";
+import { computeFloor } from "./compute.ts";
+import { benchMessage } from "./data.ts";
+import { transformToNdjson } from "./handler.ts";
+import { percentile, summarize, sustainedRate } from "./stats.ts";
 
 const spec = { seed: 7, spansPerMessage: 20, baseTimeUnixNano: "1767225600000000000" };
 

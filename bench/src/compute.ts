@@ -7,9 +7,9 @@
  * (made outside the timed section) through JSON.stringify only. Any pipeline that reads OTLP JSON and
  * writes JSONEachRow pays at least this, whatever its handler does, so it bounds what the box can do.
  */
-import { benchMessage, type DataSpec } from "./data.js";
-import { transform, transformToNdjson } from "./handler.js";
-import { cpuMs } from "./stats.js";
+import { benchMessage, type DataSpec } from "./data.ts";
+import { transform, transformToNdjson } from "./handler.ts";
+import { cpuMs } from "./stats.ts";
 
 export interface ComputeResult {
   messages: number;

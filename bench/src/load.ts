@@ -5,7 +5,7 @@
  */
 import { PRODUCED_AT_HEADER } from "@weir/generator";
 import { type Kafka, type Message, Partitioners, type Producer } from "kafkajs";
-import { benchMessage, type DataSpec } from "./data.js";
+import { benchMessage, type DataSpec } from "./data.ts";
 
 export async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
   const admin = kafka.admin();

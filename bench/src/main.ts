@@ -11,12 +11,12 @@ import { fileURLToPath } from "node:url";
 import { createClient } from "@clickhouse/client";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { Kafka, logLevel } from "kafkajs";
-import type { ChildOptions } from "./child/harness.js";
-import { computeFloor } from "./compute.js";
-import { benchMessage, type DataSpec } from "./data.js";
-import { createTopic, deleteTopic, loadTopic, producePaced } from "./load.js";
-import { boxCpuFigures, figures, round, runToCompletion } from "./measure.js";
-import { clockTicks, findServices } from "./procstat.js";
+import type { ChildOptions } from "./child/harness.ts";
+import { computeFloor } from "./compute.ts";
+import { benchMessage, type DataSpec } from "./data.ts";
+import { createTopic, deleteTopic, loadTopic, producePaced } from "./load.ts";
+import { boxCpuFigures, figures, round, runToCompletion } from "./measure.ts";
+import { clockTicks, findServices } from "./procstat.ts";
 import {
   type BenchResults,
   type ClientFigures,
@@ -24,9 +24,9 @@ import {
   machine,
   packageVersion,
   summary,
-} from "./report.js";
-import { startChild } from "./spawn.js";
-import { countRows, createTable, dropTable, serverVersion } from "./tables.js";
+} from "./report.ts";
+import { startChild } from "./spawn.ts";
+import { countRows, createTable, dropTable, serverVersion } from "./tables.ts";
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), "../../..");
 

@@ -1,8 +1,8 @@
 /** Run one measuring child to completion and turn its raw result into the reported figures. */
-import type { ChildOptions, ChildResult } from "./child/harness.js";
-import { cpuDelta } from "./procstat.js";
-import { startChild } from "./spawn.js";
-import { type LatencySummary, summarize, sustainedRate } from "./stats.js";
+import type { ChildOptions, ChildResult } from "./child/harness.ts";
+import { cpuDelta } from "./procstat.ts";
+import { startChild } from "./spawn.ts";
+import { type LatencySummary, summarize, sustainedRate } from "./stats.ts";
 
 export interface ConsumerFigures {
   messages: number;

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { ChildResult } from "./child/harness.js";
-import { boxCpuFigures } from "./measure.js";
+import type { ChildResult } from "./child/harness.ts";
+import { boxCpuFigures } from "./measure.ts";
 import {
   type CpuSample,
   cpuDelta,
@@ -11,7 +11,7 @@ import {
   parsePidStat,
   parsePidStatNamed,
   sampleCpu,
-} from "./procstat.js";
+} from "./procstat.ts";
 
 describe("/proc parsing", () => {
   it("reads busy, idle and steal jiffies from the cpu line of /proc/stat", () => {

@@ -1,16 +1,16 @@
 /**
  * Profiling aid (not part of `npm run bench`): the bench's messages through the plain handler and
  * through the sandbox, CPU and wall per round. N=messages, MEM=memory_mb, SEMI=--max-semi-space-size
- * set at runtime. Run: node --no-node-snapshot [--max-semi-space-size=16] --import tsx src/profile-sandbox.ts
+ * set at runtime. Run: node --no-node-snapshot [--max-semi-space-size=16] src/profile-sandbox.ts
  */
 import v8 from "node:v8";
 
 if (process.env.SEMI) v8.setFlagsFromString(`--max-semi-space-size=${process.env.SEMI}`);
 
 import { compileHandler, createSandbox } from "@weir/sandbox";
-import { benchMessage } from "./data.js";
-import { handlerSource, transformToNdjson } from "./handler.js";
-import { cpuMs } from "./stats.js";
+import { benchMessage } from "./data.ts";
+import { handlerSource, transformToNdjson } from "./handler.ts";
+import { cpuMs } from "./stats.ts";
 
 const N = Number(process.env.N ?? 1000);
 const spec = {

@@ -2,10 +2,10 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import type { ComputeResult } from "./compute.js";
-import type { LoadStats } from "./load.js";
-import type { BoxCpuFigures, ConsumerFigures } from "./measure.js";
-import type { ServiceLookup } from "./procstat.js";
+import type { ComputeResult } from "./compute.ts";
+import type { LoadStats } from "./load.ts";
+import type { BoxCpuFigures, ConsumerFigures } from "./measure.ts";
+import type { ServiceLookup } from "./procstat.ts";
 
 export interface ClientFigures {
   client: string;

@@ -1,7 +1,7 @@
-/** Start a measuring child (src/child/*.ts) with tsx and the flags the worker runs with, and talk to it. */
+/** Start a measuring child (src/child/*.ts; Node strips the types) with the flags the worker runs with, and talk to it. */
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { ChildOptions, ChildResult, ToParent } from "./child/harness.js";
+import type { ChildOptions, ChildResult, ToParent } from "./child/harness.ts";
 
 export interface RunningChild {
   proc: ChildProcess;
@@ -15,7 +15,7 @@ export interface RunningChild {
 export function startChild(name: "weir" | "plain" | "consume", opts: ChildOptions): RunningChild {
   const script = fileURLToPath(new URL(`./child/${name}.ts`, import.meta.url));
   const proc = fork(script, [JSON.stringify(opts)], {
-    execArgv: ["--no-node-snapshot", ...opts.nodeFlags, "--import", "tsx"],
+    execArgv: ["--no-node-snapshot", ...opts.nodeFlags],
     env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: "1" },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

@@ -10,7 +10,7 @@ import { clickhouseUrl, readFixture, uniqueName } from "@weir/testing";
 import { installSandboxGlobals, recordingLog } from "@weir/testing/handlers";
 import { Session } from "chdb";
 import { beforeEach, describe, expect, it } from "vitest";
-import { type EnrichedRow, handler, isHealthCheck, type LegacyEnrichedRow, redact } from "./index.js";
+import { type EnrichedRow, handler, isHealthCheck, type LegacyEnrichedRow, redact } from "./index.ts";
 
 const setEnv = installSandboxGlobals();
 beforeEach(() => setEnv({ DEPLOY_ENV: "staging" }));

@@ -9,7 +9,7 @@ import { clickhouseUrl, readFixture, uniqueName } from "@weir/testing";
 import { installSandboxGlobals, recordingLog } from "@weir/testing/handlers";
 import { Session } from "chdb";
 import { beforeEach, describe, expect, it } from "vitest";
-import { handler, type LegacyLogRow, type LogRow, severityNumberOf } from "./index.js";
+import { handler, type LegacyLogRow, type LogRow, severityNumberOf } from "./index.ts";
 
 const setEnv = installSandboxGlobals();
 beforeEach(() => setEnv({}));

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { readFixture } from "@weir/testing";
 import { installSandboxGlobals, recordingLog, rowsOf, sandboxFor } from "@weir/testing/handlers";
 import { describe, expect, it } from "vitest";
-import { handler } from "./index.js";
+import { handler } from "./index.ts";
 
 const file = fileURLToPath(new URL("./index.ts", import.meta.url));
 const setEnv = installSandboxGlobals();

@@ -7,7 +7,7 @@ import { generateTraces } from "@weir/generator";
 import { readFixture } from "@weir/testing";
 import { installSandboxGlobals, recordingLog, rowsOf, sandboxFor } from "@weir/testing/handlers";
 import { afterAll, describe, expect, it } from "vitest";
-import { handler } from "./index.js";
+import { handler } from "./index.ts";
 
 const file = fileURLToPath(new URL("./index.ts", import.meta.url));
 const setEnv = installSandboxGlobals();

@@ -10,8 +10,8 @@ import { WeirClient } from "@weir/sdk";
 import { type ApiProcess, startApi } from "@weir/testing";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { report } from "./support/figures.js";
-import { scale } from "./support/scale.js";
+import { report } from "./support/figures.ts";
+import { scale } from "./support/scale.ts";
 
 let api: ApiProcess;
 let client: WeirClient;

@@ -6,11 +6,11 @@
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import { clickhouseUrl, kafkaBrokers, uniqueName, waitFor } from "@weir/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { report } from "./support/figures.js";
-import { scale } from "./support/scale.js";
-import { createIdTable, idsLanded } from "./support/sink.js";
-import { createTopic, produceAll } from "./support/stream.js";
-import { committedTotal, Weir } from "./support/weir.js";
+import { report } from "./support/figures.ts";
+import { scale } from "./support/scale.ts";
+import { createIdTable, idsLanded } from "./support/sink.ts";
+import { createTopic, produceAll } from "./support/stream.ts";
+import { committedTotal, Weir } from "./support/weir.ts";
 
 let weir: Weir;
 let ch: ClickHouseClient;

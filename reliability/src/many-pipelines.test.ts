@@ -7,12 +7,12 @@ import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import type { PipelineView } from "@weir/core";
 import { clickhouseUrl, kafkaBrokers, uniqueName, waitFor } from "@weir/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { report } from "./support/figures.js";
-import { FlakyReceiver } from "./support/receiver.js";
-import { scale, sleep } from "./support/scale.js";
-import { createTracesTable, landed, waitLanded } from "./support/sink.js";
-import { createTopic, produceAll, type TraceStream, traceStream } from "./support/stream.js";
-import { committedTotal, dlqCount, Weir } from "./support/weir.js";
+import { report } from "./support/figures.ts";
+import { FlakyReceiver } from "./support/receiver.ts";
+import { scale, sleep } from "./support/scale.ts";
+import { createTracesTable, landed, waitLanded } from "./support/sink.ts";
+import { createTopic, produceAll, type TraceStream, traceStream } from "./support/stream.ts";
+import { committedTotal, dlqCount, Weir } from "./support/weir.ts";
 
 let weir: Weir;
 let ch: ClickHouseClient;

@@ -7,12 +7,12 @@
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import { uniqueName, waitFor } from "@weir/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { report } from "./support/figures.js";
-import { scale, sleep } from "./support/scale.js";
-import { PrivateServices } from "./support/services.js";
-import { createTracesTable, rowCount, waitLanded } from "./support/sink.js";
-import { createTopic, produceAll, traceStream } from "./support/stream.js";
-import { committedTotal, dlqCount, RssSampler, rssMb, Weir } from "./support/weir.js";
+import { report } from "./support/figures.ts";
+import { scale, sleep } from "./support/scale.ts";
+import { PrivateServices } from "./support/services.ts";
+import { createTracesTable, rowCount, waitLanded } from "./support/sink.ts";
+import { createTopic, produceAll, traceStream } from "./support/stream.ts";
+import { committedTotal, dlqCount, RssSampler, rssMb, Weir } from "./support/weir.ts";
 
 let svc: PrivateServices;
 let weir: Weir;

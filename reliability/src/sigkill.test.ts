@@ -6,11 +6,11 @@
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import { clickhouseUrl, kafkaBrokers, uniqueName, waitFor } from "@weir/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { report } from "./support/figures.js";
-import { scale, sleep } from "./support/scale.js";
-import { createTracesTable, rowCount, waitLanded } from "./support/sink.js";
-import { createTopic, produceAll, traceStream } from "./support/stream.js";
-import { committedTotal, dlqCount, Weir } from "./support/weir.js";
+import { report } from "./support/figures.ts";
+import { scale, sleep } from "./support/scale.ts";
+import { createTracesTable, rowCount, waitLanded } from "./support/sink.ts";
+import { createTopic, produceAll, traceStream } from "./support/stream.ts";
+import { committedTotal, dlqCount, Weir } from "./support/weir.ts";
 
 let weir: Weir;
 let ch: ClickHouseClient;

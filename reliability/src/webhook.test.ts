@@ -4,11 +4,11 @@
  */
 import { kafkaBrokers, uniqueName, waitFor } from "@weir/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { report } from "./support/figures.js";
-import { FlakyReceiver, type Mode } from "./support/receiver.js";
-import { scale, sleep } from "./support/scale.js";
-import { createTopic, produceAll } from "./support/stream.js";
-import { committedTotal, dlqCount, Weir } from "./support/weir.js";
+import { report } from "./support/figures.ts";
+import { FlakyReceiver, type Mode } from "./support/receiver.ts";
+import { scale, sleep } from "./support/scale.ts";
+import { createTopic, produceAll } from "./support/stream.ts";
+import { committedTotal, dlqCount, Weir } from "./support/weir.ts";
 
 let weir: Weir;
 let receiver: FlakyReceiver;

@@ -10,7 +10,7 @@
 import { WeirError } from "@weir/core";
 import { findTokenBySecret, type TokenRow, touchToken } from "@weir/db";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { AppContext } from "./context.js";
+import type { AppContext } from "./context.ts";
 
 export type AuthRule = "none" | "user" | "admin" | "worker";
 

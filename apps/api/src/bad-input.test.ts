@@ -1,6 +1,6 @@
 /** Every class of bad input returns a 4xx naming the field and the reason, stores nothing, never a 500. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, GOOD_HANDLER, type Harness, seedSpec, startApi } from "./test-helpers.js";
+import { ADMIN, GOOD_HANDLER, type Harness, seedSpec, startApi } from "./test-helpers.ts";
 
 let h: Harness;
 let pid: string;

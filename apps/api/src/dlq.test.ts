@@ -3,7 +3,7 @@ import { DLQ_HEADER } from "@weir/core";
 import { kafkaBrokers, uniqueName, waitFor } from "@weir/testing";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, seedSpec, startApi } from "./test-helpers.js";
+import { type Harness, seedSpec, startApi } from "./test-helpers.ts";
 
 let h: Harness;
 const kafka = new Kafka({ clientId: "weir-api-test", brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });

@@ -23,14 +23,24 @@ export class LogWriter {
   private readonly timer: NodeJS.Timeout;
   private readonly events = new EventEmitter();
 
+  private readonly db: Db;
+  private readonly opts: LogWriterOptions;
+  private readonly log: FastifyBaseLogger;
+  private readonly secretsOf: (pipelineId: string) => string[];
+  private readonly onCount: (outcome: "stored" | "dropped", n: number) => void;
   constructor(
-    private readonly db: Db,
-    private readonly opts: LogWriterOptions,
-    private readonly log: FastifyBaseLogger,
+    db: Db,
+    opts: LogWriterOptions,
+    log: FastifyBaseLogger,
     /** Plain secret values of a pipeline, scrubbed from every line before it is stored. */
-    private readonly secretsOf: (pipelineId: string) => string[],
-    private readonly onCount: (outcome: "stored" | "dropped", n: number) => void = () => {},
+    secretsOf: (pipelineId: string) => string[],
+    onCount: (outcome: "stored" | "dropped", n: number) => void = () => {},
   ) {
+    this.db = db;
+    this.opts = opts;
+    this.log = log;
+    this.secretsOf = secretsOf;
+    this.onCount = onCount;
     this.timer = setInterval(() => this.flush(), opts.flushMs);
     this.timer.unref();
     this.events.setMaxListeners(0);

@@ -1,10 +1,10 @@
 /**
- * Entry point: `node --no-node-snapshot --import tsx src/main.ts` (isolated-vm, used by the test-run
+ * Entry point: `node --no-node-snapshot src/main.ts` (isolated-vm, used by the test-run
  * route, needs --no-node-snapshot on Node 20+). Reads the environment once, starts, and shuts down
  * cleanly on SIGINT/SIGTERM (buffered logs are flushed).
  */
-import { buildApp } from "./app.js";
-import { parseEnv } from "./env.js";
+import { buildApp } from "./app.ts";
+import { parseEnv } from "./env.ts";
 
 const env = parseEnv();
 const app = await buildApp({ env });

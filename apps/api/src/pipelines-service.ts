@@ -22,7 +22,7 @@ import {
   type PipelineRow,
   type ReportRow,
 } from "@weir/db";
-import type { AppContext } from "./context.js";
+import type { AppContext } from "./context.ts";
 
 /** Validate a user's spec; throws VALIDATION naming each bad field. */
 export function validateSpec(input: unknown): PipelineSpec {

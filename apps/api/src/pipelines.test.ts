@@ -1,6 +1,6 @@
 /** Pipelines, handler versions, test runs, types and operations routes, through the SDK. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GOOD_HANDLER, type Harness, seedSpec, startApi, tempDir } from "./test-helpers.js";
+import { GOOD_HANDLER, type Harness, seedSpec, startApi, tempDir } from "./test-helpers.ts";
 
 let h: Harness;
 const dir = tempDir();

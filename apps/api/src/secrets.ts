@@ -30,7 +30,10 @@ export function loadOrCreateKey(opts: { key?: string | undefined; file: string }
 }
 
 export class SecretBox {
-  constructor(private readonly key: Buffer) {}
+  private readonly key: Buffer;
+  constructor(key: Buffer) {
+    this.key = key;
+  }
 
   encrypt(plain: string): { $enc: string } {
     const iv = randomBytes(12);

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { PipelineSpecInput } from "@weir/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, GOOD_HANDLER, type Harness, seedSpec, startApi, tempDir, WORKER } from "./test-helpers.js";
+import { ADMIN, GOOD_HANDLER, type Harness, seedSpec, startApi, tempDir, WORKER } from "./test-helpers.ts";
 
 let h: Harness;
 const dir = tempDir();

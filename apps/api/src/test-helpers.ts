@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { WeirClient } from "@weir/sdk";
 import type { FastifyInstance } from "fastify";
-import { buildApp } from "./app.js";
-import type { Env } from "./env.js";
+import { buildApp } from "./app.ts";
+import type { Env } from "./env.ts";
 
 export const ADMIN = "test-admin-token-0123456789";
 export const WORKER = "test-worker-token-0123456789";

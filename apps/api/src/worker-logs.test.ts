@@ -2,7 +2,7 @@
 import type { LogRecord, PipelineReport } from "@weir/core";
 import { waitFor } from "@weir/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, GOOD_HANDLER, type Harness, seedSpec, startApi } from "./test-helpers.js";
+import { ADMIN, GOOD_HANDLER, type Harness, seedSpec, startApi } from "./test-helpers.ts";
 
 let h: Harness;
 beforeAll(async () => {

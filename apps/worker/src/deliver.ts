@@ -7,7 +7,7 @@ import type { DlqInput, Sink, SinkBatch } from "@weir/connectors";
 import { dedupToken } from "@weir/connectors";
 import { isWeirError, type RetryPolicy, type SerializedError, serializeError, WeirError } from "@weir/core";
 import pRetry from "p-retry";
-import type { RowEntry } from "./batch.js";
+import type { RowEntry } from "./batch.ts";
 
 export interface DeliveryHooks {
   pipelineId: string;

@@ -11,13 +11,24 @@ export class LogShipper {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
 
+  private readonly workerId: string;
+  private readonly post: PostLogs;
+  private readonly maxPerPipeline: number;
+  private readonly intervalMs: number;
+  private readonly onError: (err: unknown) => void;
   constructor(
-    private readonly workerId: string,
-    private readonly post: PostLogs,
-    private readonly maxPerPipeline: number,
-    private readonly intervalMs: number,
-    private readonly onError: (err: unknown) => void,
-  ) {}
+    workerId: string,
+    post: PostLogs,
+    maxPerPipeline: number,
+    intervalMs: number,
+    onError: (err: unknown) => void,
+  ) {
+    this.workerId = workerId;
+    this.post = post;
+    this.maxPerPipeline = maxPerPipeline;
+    this.intervalMs = intervalMs;
+    this.onError = onError;
+  }
 
   start(): void {
     this.timer ??= setInterval(() => void this.flush(), this.intervalMs);

@@ -5,10 +5,10 @@
 import { createServer } from "node:http";
 import { WeirClient } from "@weir/sdk";
 import { pino } from "pino";
-import { parseEnv } from "./env.js";
-import { LogShipper } from "./logs.js";
-import { WorkerMetrics } from "./metrics.js";
-import { type ApiLink, Supervisor } from "./supervisor.js";
+import { parseEnv } from "./env.ts";
+import { LogShipper } from "./logs.ts";
+import { WorkerMetrics } from "./metrics.ts";
+import { type ApiLink, Supervisor } from "./supervisor.ts";
 
 const env = parseEnv(process.env);
 const log = pino({ level: env.WEIR_LOG_LEVEL, base: { worker: env.WEIR_WORKER_ID } });

@@ -2,7 +2,7 @@
  * Per-partition state of a running pipeline: the open batch, a lock that serialises the consumer
  * callback with the wait-time flusher, the pending cut point after a takeover, and lag figures.
  */
-import { OpenBatch } from "./batch.js";
+import { OpenBatch } from "./batch.ts";
 
 export class PartitionState {
   batch = new OpenBatch();
@@ -17,12 +17,19 @@ export class PartitionState {
   heartbeat: (() => Promise<void>) | undefined;
   private tail: Promise<unknown> = Promise.resolve();
 
+  readonly topic: string;
+  readonly partition: number;
+  readonly generation: number;
   constructor(
-    readonly topic: string,
-    readonly partition: number,
+    topic: string,
+    partition: number,
     /** Consumer-group generation this state belongs to; a rejoin makes it stale. */
-    readonly generation: number,
-  ) {}
+    generation: number,
+  ) {
+    this.topic = topic;
+    this.partition = partition;
+    this.generation = generation;
+  }
 
   /** Run `fn` after every earlier locked call of this partition has settled. */
   lock<T>(fn: () => Promise<T>): Promise<T> {

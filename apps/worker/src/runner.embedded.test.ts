@@ -11,9 +11,9 @@ import { createSink, dedupToken } from "@weir/connectors";
 import { waitFor } from "@weir/testing";
 import { Session } from "chdb";
 import { afterAll, describe, expect, it } from "vitest";
-import { pendingMetadata } from "./batch.js";
-import { PipelineRunner } from "./runner.js";
-import { createTopic, desiredPipeline, kafka, produce, testDeps } from "./test-support.js";
+import { pendingMetadata } from "./batch.ts";
+import { PipelineRunner } from "./runner.ts";
+import { createTopic, desiredPipeline, kafka, produce, testDeps } from "./test-support.ts";
 
 // libchdb binds one data folder per process: the test and the sinks share it.
 const path = mkdtempSync(join(tmpdir(), "weir-worker-chdb-"));

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { DLQ_HEADER } from "@weir/core";
 import { waitFor } from "@weir/testing";
 import { afterAll, describe, expect, it } from "vitest";
-import { PipelineRunner } from "./runner.js";
+import { PipelineRunner } from "./runner.ts";
 import {
   ch,
   clickhouseSink,
@@ -19,7 +19,7 @@ import {
   kafka,
   produce,
   testDeps,
-} from "./test-support.js";
+} from "./test-support.ts";
 
 const admin = kafka.admin();
 const runners: PipelineRunner[] = [];

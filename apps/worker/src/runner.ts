@@ -34,11 +34,11 @@ import {
 } from "@weir/core";
 import { createSandbox, type Sandbox } from "@weir/sandbox";
 import type { Logger } from "pino";
-import { nextOffset, OpenBatch, parsePendingMetadata, pendingMetadata } from "./batch.js";
-import { deliverRows, sleep, withRetry } from "./deliver.js";
-import type { LogShipper } from "./logs.js";
-import type { WorkerMetrics } from "./metrics.js";
-import { PartitionState } from "./partition.js";
+import { nextOffset, OpenBatch, parsePendingMetadata, pendingMetadata } from "./batch.ts";
+import { deliverRows, sleep, withRetry } from "./deliver.ts";
+import type { LogShipper } from "./logs.ts";
+import type { WorkerMetrics } from "./metrics.ts";
+import { PartitionState } from "./partition.ts";
 
 export interface RunnerDeps {
   workerId: string;
@@ -93,10 +93,11 @@ export class PipelineRunner {
   private readonly limits;
   private readonly log: Logger;
 
-  constructor(
-    private readonly desired: DesiredPipeline,
-    private readonly deps: RunnerDeps,
-  ) {
+  private readonly desired: DesiredPipeline;
+  private readonly deps: RunnerDeps;
+  constructor(desired: DesiredPipeline, deps: RunnerDeps) {
+    this.desired = desired;
+    this.deps = deps;
     this.id = desired.id;
     this.revision = desired.revision;
     this.limits = batchLimits(desired.spec.sink);

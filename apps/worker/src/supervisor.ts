@@ -7,7 +7,7 @@
 import type { DesiredPipeline, DesiredState, LogBatch, PipelineReport, WorkerReport } from "@weir/core";
 import { ZERO_COUNTERS } from "@weir/core";
 import type { Logger } from "pino";
-import { PipelineRunner, type RunnerDeps } from "./runner.js";
+import { PipelineRunner, type RunnerDeps } from "./runner.ts";
 
 /** The slice of the API a worker talks to (the SDK's worker methods). */
 export interface ApiLink {
@@ -28,13 +28,18 @@ export class Supervisor {
   private reportTimer: NodeJS.Timeout | undefined;
   private polling = false;
 
-  constructor(
-    private readonly api: ApiLink,
-    private readonly deps: RunnerDeps,
-    private readonly pollMs: number,
-    private readonly reportMs: number,
-    private readonly log: Logger,
-  ) {}
+  private readonly api: ApiLink;
+  private readonly deps: RunnerDeps;
+  private readonly pollMs: number;
+  private readonly reportMs: number;
+  private readonly log: Logger;
+  constructor(api: ApiLink, deps: RunnerDeps, pollMs: number, reportMs: number, log: Logger) {
+    this.api = api;
+    this.deps = deps;
+    this.pollMs = pollMs;
+    this.reportMs = reportMs;
+    this.log = log;
+  }
 
   start(): void {
     this.pollTimer = setInterval(() => void this.poll(), this.pollMs);

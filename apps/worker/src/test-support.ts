@@ -8,9 +8,9 @@ import { type DesiredPipeline, type LogRecord, parsePipelineSpec } from "@weir/c
 import { compileHandler } from "@weir/sandbox";
 import { clickhouseUrl, kafkaBrokers, uniqueName } from "@weir/testing";
 import { pino } from "pino";
-import { LogShipper } from "./logs.js";
-import { WorkerMetrics } from "./metrics.js";
-import type { RunnerDeps } from "./runner.js";
+import { LogShipper } from "./logs.ts";
+import { WorkerMetrics } from "./metrics.ts";
+import type { RunnerDeps } from "./runner.ts";
 
 export const kafka = new Kafka({
   clientId: "weir-worker-test",

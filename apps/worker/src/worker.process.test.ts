@@ -14,7 +14,7 @@ import {
   waitFor,
 } from "@weir/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ch, clickhouseSink, countRows, createTable, createTopic, kafka, produce } from "./test-support.js";
+import { ch, clickhouseSink, countRows, createTable, createTopic, kafka, produce } from "./test-support.ts";
 
 let api: ApiProcess;
 let client: WeirClient;

@@ -5,7 +5,7 @@
  */
 import { Consumer, MessagesStreamModes } from "@platformatic/kafka";
 import { Kafka, logLevel } from "kafkajs";
-import { runChild } from "./harness.js";
+import { runChild } from "./harness.ts";
 
 await runChild(async (opts, rec) => {
   if (opts.client === "platformatic") {

@@ -3,8 +3,8 @@
  * records every acknowledged write, the per-message latency, the process's CPU and peak RSS, and
  * talks to the parent over IPC. Both contenders use this same code, so they are measured the same way.
  */
-import { type CpuSample, sampleCpu } from "../procstat.js";
-import { cpuMs, peakRssBytes } from "../stats.js";
+import { type CpuSample, sampleCpu } from "../procstat.ts";
+import { cpuMs, peakRssBytes } from "../stats.ts";
 
 /** What the parent passes to a child (as JSON in argv[2]). */
 export interface ChildOptions {
@@ -71,10 +71,12 @@ export class Recorder {
   private finished = false;
   private onComplete: (() => void) | undefined;
 
-  constructor(
-    private readonly expectedMessages: number,
-    private readonly watchPids: Record<string, number> = {},
-  ) {}
+  private readonly expectedMessages: number;
+  private readonly watchPids: Record<string, number>;
+  constructor(expectedMessages: number, watchPids: Record<string, number> = {}) {
+    this.expectedMessages = expectedMessages;
+    this.watchPids = watchPids;
+  }
 
   /** Call right before consumption starts. */
   begin(): void {

@@ -7,8 +7,8 @@
  */
 import { createClient } from "@clickhouse/client";
 import { Kafka, logLevel } from "kafkajs";
-import { transform } from "../handler.js";
-import { runChild } from "./harness.js";
+import { transform } from "../handler.ts";
+import { runChild } from "./harness.ts";
 
 interface Buffered {
   rows: Record<string, unknown>[];

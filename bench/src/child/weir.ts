@@ -6,8 +6,8 @@ import { parsePipelineSpec } from "@weir/core";
 import { compileHandler } from "@weir/sandbox";
 import { LogShipper, PipelineRunner, WorkerMetrics } from "@weir/worker/runner";
 import { pino } from "pino";
-import { handlerSource } from "../handler.js";
-import { runChild } from "./harness.js";
+import { handlerSource } from "../handler.ts";
+import { runChild } from "./harness.ts";
 
 await runChild(async (opts, rec) => {
   const compiled = await compileHandler(handlerSource(), { filename: "otel-traces.ts" });

@@ -5,7 +5,7 @@ import { parsePipelineSpec } from "@weir/core";
 import { type ApiProcess, freePort, startApi } from "@weir/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { type Cli, cliFor } from "./test-helpers.js";
+import { type Cli, cliFor } from "./test-helpers.ts";
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), "../../../..");
 let api: ApiProcess;

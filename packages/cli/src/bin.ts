@@ -3,7 +3,7 @@
  * The `weir` executable. The first Ctrl-C stops a follow or wait cleanly (the command decides the
  * exit code); a second one exits at once with 130.
  */
-import { run } from "./index.js";
+import { run } from "./index.ts";
 
 const controller = new AbortController();
 process.on("SIGINT", () => {

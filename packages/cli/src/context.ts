@@ -6,9 +6,9 @@
 import type { PipelineView } from "@weir/core";
 import { isWeirError } from "@weir/core";
 import { WeirClient } from "@weir/sdk";
-import { type CliEnv, resolveSettings, type Settings } from "./config.js";
-import { CliError, EXIT, type ExitCode } from "./errors.js";
-import { makeProgress, type Progress } from "./progress.js";
+import { type CliEnv, resolveSettings, type Settings } from "./config.ts";
+import { CliError, EXIT, type ExitCode } from "./errors.ts";
+import { makeProgress, type Progress } from "./progress.ts";
 
 /** Where the CLI reads and writes; every field defaults to the real process. */
 export interface CliIo {

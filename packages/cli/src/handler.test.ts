@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ApiProcess, startApi } from "@weir/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Cli, cliFor, specFor } from "./test-helpers.js";
+import { type Cli, cliFor, specFor } from "./test-helpers.ts";
 
 let api: ApiProcess;
 let cli: Cli;

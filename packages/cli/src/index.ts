@@ -4,13 +4,13 @@
  * captured output against a real API.
  */
 import { CommanderError } from "commander";
-import { authHint } from "./config.js";
-import { type CliIo, Ctx } from "./context.js";
-import { EXIT, exitCodeFor, formatError } from "./errors.js";
-import { buildProgram, CLI_VERSION } from "./program.js";
+import { authHint } from "./config.ts";
+import { type CliIo, Ctx } from "./context.ts";
+import { EXIT, exitCodeFor, formatError } from "./errors.ts";
+import { buildProgram, CLI_VERSION } from "./program.ts";
 
-export { type CliIo, Ctx, type GlobalFlags } from "./context.js";
-export { EXIT, type ExitCode } from "./errors.js";
+export { type CliIo, Ctx, type GlobalFlags } from "./context.ts";
+export { EXIT, type ExitCode } from "./errors.ts";
 
 /**
  * Run `weir <argv...>` (arguments after the program name). Resolves with the exit code; output

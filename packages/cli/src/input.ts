@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { usageError } from "./errors.js";
+import { usageError } from "./errors.ts";
 
 export function readText(cwd: string, file: string): string {
   try {

@@ -3,7 +3,7 @@ import { insertLogs, openDb } from "@weir/db";
 import { WeirClient } from "@weir/sdk";
 import { type ApiProcess, startApi, waitFor } from "@weir/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Cli, cliFor, specFor } from "./test-helpers.js";
+import { type Cli, cliFor, specFor } from "./test-helpers.ts";
 
 let api: ApiProcess;
 let cli: Cli;

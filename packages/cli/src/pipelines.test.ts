@@ -1,7 +1,7 @@
 import { type ApiProcess, startApi } from "@weir/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { type Cli, cliFor, specFor } from "./test-helpers.js";
+import { type Cli, cliFor, specFor } from "./test-helpers.ts";
 
 let api: ApiProcess;
 let cli: Cli;

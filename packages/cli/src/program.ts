@@ -1,15 +1,15 @@
 /** The `weir` command tree: global options, every command, and the help texts. */
 import { Command, Option } from "commander";
 import pkg from "../package.json" with { type: "json" };
-import { registerDlq } from "./commands/dlq.js";
-import { registerHandler } from "./commands/handler.js";
-import { registerLogs } from "./commands/logs.js";
-import { registerPipelines } from "./commands/pipelines.js";
-import type { CtxFactory } from "./commands/shared.js";
-import { registerTest } from "./commands/test.js";
-import { registerWait } from "./commands/wait.js";
-import { DEFAULT_API_URL, TOKEN_FILE } from "./config.js";
-import { EXIT_CODES_HELP } from "./errors.js";
+import { registerDlq } from "./commands/dlq.ts";
+import { registerHandler } from "./commands/handler.ts";
+import { registerLogs } from "./commands/logs.ts";
+import { registerPipelines } from "./commands/pipelines.ts";
+import type { CtxFactory } from "./commands/shared.ts";
+import { registerTest } from "./commands/test.ts";
+import { registerWait } from "./commands/wait.ts";
+import { DEFAULT_API_URL, TOKEN_FILE } from "./config.ts";
+import { EXIT_CODES_HELP } from "./errors.ts";
 
 const ROOT_HELP = `
 Environment:

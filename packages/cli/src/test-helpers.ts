@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { uniqueName } from "@weir/testing";
-import { type CliIo, run } from "./index.js";
+import { type CliIo, run } from "./index.ts";
 
 export interface CliResult {
   code: number;

@@ -1,13 +1,11 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const here = dirname(fileURLToPath(import.meta.url));
-// tsx is a devDependency of this package, so its bin is in the package's own node_modules.
-const tsx = resolve(here, "../node_modules/.bin/tsx");
 
 describe("package entry", () => {
   // chdb is ~550 MB and an optional peer: importing the package must not load its native engine.
@@ -24,7 +22,7 @@ const mod = await import(${JSON.stringify(join(here, "index.ts"))});
 console.log(JSON.stringify({ createSink: typeof mod.createSink, native: loaded }));`,
       );
       const out = JSON.parse(
-        execFileSync(tsx, [script], { encoding: "utf8" }).trim().split("\n").pop() ?? "{}",
+        execFileSync(process.execPath, [script], { encoding: "utf8" }).trim().split("\n").pop() ?? "{}",
       );
       expect(out).toEqual({ createSink: "function", native: [] });
     } finally {

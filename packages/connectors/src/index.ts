@@ -14,8 +14,8 @@ export {
   encodeDlqMessage,
   type HeaderValue,
   parseDlqMessage,
-} from "./dlq/codec.js";
-export { DlqWriter, type DlqWriterOptions } from "./dlq/writer.js";
+} from "./dlq/codec.ts";
+export { DlqWriter, type DlqWriterOptions } from "./dlq/writer.ts";
 export {
   type Admin,
   CodecError,
@@ -51,10 +51,10 @@ export {
   parseClickHouseCode,
   parseRetryAfter,
   type SinkFailure,
-} from "./sinks/classify.js";
-export { ClickHouseSink } from "./sinks/clickhouse/sink.js";
-export { EmbeddedClickHouseSink } from "./sinks/embedded-clickhouse/sink.js";
-export { createSink, SINK_TYPES } from "./sinks/registry.js";
+} from "./sinks/classify.ts";
+export { ClickHouseSink } from "./sinks/clickhouse/sink.ts";
+export { EmbeddedClickHouseSink } from "./sinks/embedded-clickhouse/sink.ts";
+export { createSink, SINK_TYPES } from "./sinks/registry.ts";
 export {
   type BatchIdentity,
   type BatchLimits,
@@ -66,6 +66,6 @@ export {
   type SinkContext,
   type SinkLogger,
   type SinkLogLevel,
-} from "./sinks/types.js";
-export { WebhookSink } from "./sinks/webhook/sink.js";
+} from "./sinks/types.ts";
+export { WebhookSink } from "./sinks/webhook/sink.ts";
 export { classifyKafkaError } from "./sources/kafka/errors.ts";

@@ -3,7 +3,7 @@
  * SDK (types). Everything here is what a client sees: secrets are redacted, times are epoch ms.
  */
 import { type Static, Type } from "@sinclair/typebox";
-import { PIPELINE_STATES } from "./worker.js";
+import { PIPELINE_STATES } from "./worker.ts";
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -83,7 +83,7 @@ export const PipelineView = Type.Object({
   updated_at: Type.Number(),
   status: PipelineStatus,
 });
-export type PipelineView = Static<typeof PipelineView> & { spec: import("./spec.js").PipelineSpec };
+export type PipelineView = Static<typeof PipelineView> & { spec: import("./spec.ts").PipelineSpec };
 
 export const PipelinePage = Type.Object({
   items: Type.Array(PipelineView),
@@ -170,7 +170,7 @@ export const TestRunResponse = Type.Object({
 export type TestRunResponse = Static<typeof TestRunResponse>;
 
 export const LogEntry = Type.Composite([LogRecordSchema, Type.Object({ id: Type.Integer() })]);
-export type LogEntry = import("./log.js").LogRecord & { id: number };
+export type LogEntry = import("./log.ts").LogRecord & { id: number };
 
 export const LogPage = Type.Object({ items: Type.Array(LogEntry), next_cursor: Nullable(Type.String()) });
 export type LogPage = { items: LogEntry[]; next_cursor: string | null };
@@ -198,7 +198,7 @@ export const DlqPage = Type.Object({
   /** True when more records matched than `limit`. */
   truncated: Type.Boolean(),
 });
-export type DlqPage = { topic: string; items: import("./dlq.js").DlqRecord[]; truncated: boolean };
+export type DlqPage = { topic: string; items: import("./dlq.ts").DlqRecord[]; truncated: boolean };
 
 export const DlqReplayRequest = Type.Object(
   {
@@ -244,4 +244,4 @@ export type CreateTokenRequest = Static<typeof CreateTokenRequest>;
  */
 export type DesiredStateResponse =
   | { changed: false; revision: number }
-  | ({ changed: true } & import("./worker.js").DesiredState);
+  | ({ changed: true } & import("./worker.ts").DesiredState);

@@ -4,7 +4,7 @@
  * in headers prefixed with `weir.`, so replaying is "produce key, value and the original headers
  * back to the source topic".
  */
-import type { SerializedError } from "./errors.js";
+import type { SerializedError } from "./errors.ts";
 
 export const DLQ_STAGES = ["decode", "handler", "sink"] as const;
 export type DlqStage = (typeof DLQ_STAGES)[number];

@@ -1,5 +1,5 @@
 /**
- * The handler contract (see ../shared/DESIGN.md): what user code exports and receives.
+ * The handler contract (see the README's "Writing a handler"): what user code exports and receives.
  * These types are served by the API so a CLI can write them next to a handler file.
  */
 export type Row = Record<string, unknown>;

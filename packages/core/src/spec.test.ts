@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { REDACTED, redact } from "./secret.js";
-import { brokerList, parsePipelineSpec } from "./spec.js";
+import { REDACTED, redact } from "./secret.ts";
+import { brokerList, parsePipelineSpec } from "./spec.ts";
 
 /** The seed article's pipeline, minus space_id, exactly as written there. */
 const SEED = {

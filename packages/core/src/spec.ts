@@ -1,6 +1,6 @@
 /**
  * The pipeline spec: what a user POSTs to create a pipeline, and what workers receive (decrypted).
- * Shape follows ../shared/DESIGN.md and the seed article: `source`/`sink` as `{type, config}`.
+ * Shape follows the seed article: `source`/`sink` as `{type, config}`.
  * Every optional field has a default, applied by {@link parsePipelineSpec}.
  */
 import { type Static, type TSchema, Type } from "@sinclair/typebox";

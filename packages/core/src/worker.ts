@@ -1,7 +1,7 @@
 /** The contract between the API (desired state, reports) and workers. */
-import type { SerializedError } from "./errors.js";
-import type { LogRecord } from "./log.js";
-import type { PipelineSpec } from "./spec.js";
+import type { SerializedError } from "./errors.ts";
+import type { LogRecord } from "./log.ts";
+import type { PipelineSpec } from "./spec.ts";
 
 export const PIPELINE_STATES = ["running", "paused", "failing", "deploying"] as const;
 export type PipelineState = (typeof PIPELINE_STATES)[number];

@@ -14,7 +14,7 @@ import {
   openDb,
   queryLogs,
   updatePipeline,
-} from "./index.js";
+} from "./index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "weir-db-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 /** Per-pipeline log lines: batched inserts with retention pruning, and newest-first keyset reads. */
 import { and, asc, desc, eq, gt, gte, lt, lte, or, type SQL } from "drizzle-orm";
-import type { Db } from "./open.js";
-import { type LogRow, logs, type NewLogRow } from "./schema.js";
+import type { Db } from "./open.ts";
+import { type LogRow, logs, type NewLogRow } from "./schema.ts";
 
 export interface Retention {
   /** Lines kept per pipeline. */

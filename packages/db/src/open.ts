@@ -3,8 +3,8 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
-import { migrate } from "./migrate.js";
-import * as schema from "./schema.js";
+import { migrate } from "./migrate.ts";
+import * as schema from "./schema.ts";
 
 export type Drizzle = BetterSQLite3Database<typeof schema>;
 

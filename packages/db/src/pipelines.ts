@@ -4,9 +4,9 @@
  * inside the same transaction.
  */
 import { and, asc, desc, eq, gt, max, or } from "drizzle-orm";
-import { newId } from "./ids.js";
-import type { Db } from "./open.js";
-import { type HandlerVersionRow, handlerVersions, meta, type PipelineRow, pipelines } from "./schema.js";
+import { newId } from "./ids.ts";
+import type { Db } from "./open.ts";
+import { type HandlerVersionRow, handlerVersions, meta, type PipelineRow, pipelines } from "./schema.ts";
 
 /** The current global revision. */
 export function currentRevision(db: Db): number {

@@ -1,7 +1,7 @@
 /** Worker heartbeats and their latest per-pipeline reports. */
 import { and, eq, gte } from "drizzle-orm";
-import type { Db } from "./open.js";
-import { dlqPurges, pipelineReports, type ReportRow, workers } from "./schema.js";
+import type { Db } from "./open.ts";
+import { dlqPurges, pipelineReports, type ReportRow, workers } from "./schema.ts";
 
 export function recordHeartbeat(db: Db, workerId: string, startedAt?: number, now = Date.now()): void {
   db.orm

@@ -1,9 +1,9 @@
 /** API tokens. The secret is shown once at creation; only its sha256 is stored. */
 import { createHash, randomBytes } from "node:crypto";
 import { asc, eq } from "drizzle-orm";
-import { newId } from "./ids.js";
-import type { Db } from "./open.js";
-import { type TokenRow, tokens } from "./schema.js";
+import { newId } from "./ids.ts";
+import type { Db } from "./open.ts";
+import { type TokenRow, tokens } from "./schema.ts";
 
 export type TokenKind = TokenRow["kind"];
 

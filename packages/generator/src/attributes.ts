@@ -4,7 +4,7 @@
  * Ints are written as bigint here and turned into strings or numbers by encode.ts.
  */
 import type { OtlpAnyValue, OtlpKeyValue } from "@weir/core";
-import type { Rng } from "./rng.js";
+import type { Rng } from "./rng.ts";
 
 export const str = (key: string, value: string): OtlpKeyValue => ({ key, value: { stringValue: value } });
 export const bool = (key: string, value: boolean): OtlpKeyValue => ({ key, value: { boolValue: value } });

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env node
 /**
  * weir-generate-traces: produce realistic OTLP traces to Kafka as the Collector's kafka exporter
  * (otlp_json) would. Example:
@@ -7,7 +7,7 @@
  */
 import { KAFKA_COMPRESSIONS, type KafkaCompression } from "@weir/connectors";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { produceTraces } from "./produce.js";
+import { produceTraces } from "./produce.ts";
 
 function integer(name: string, min: number) {
   return (value: string): number => {

@@ -10,7 +10,7 @@ import type {
   OtlpResourceSpans,
   OtlpSpan,
 } from "@weir/core";
-import type { Model, Resolved } from "./traces.js";
+import type { Model, Resolved } from "./traces.ts";
 
 const LANGUAGES = ["go", "java", "nodejs", "python", "dotnet", "rust"];
 

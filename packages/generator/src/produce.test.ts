@@ -3,7 +3,7 @@ import type { OtlpExportTraceServiceRequest } from "@weir/core";
 import { kafkaBrokers, uniqueName, waitFor } from "@weir/testing";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
-import { PRODUCED_AT_HEADER, produceTraces } from "./index.js";
+import { PRODUCED_AT_HEADER, produceTraces } from "./index.ts";
 
 const kafka = new Kafka({
   clientId: "weir-generator-test",

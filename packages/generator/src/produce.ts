@@ -10,8 +10,8 @@ import {
   type Message,
   Partitioners,
 } from "@weir/connectors";
-import { messageSeed } from "./rng.js";
-import { generateTraces, type TraceGeneratorOptions } from "./traces.js";
+import { messageSeed } from "./rng.ts";
+import { generateTraces, type TraceGeneratorOptions } from "./traces.ts";
 
 /** Header carrying the produce time (ms since epoch, decimal) so consumers can measure end-to-end latency. */
 export const PRODUCED_AT_HEADER = "weir.produced_at";

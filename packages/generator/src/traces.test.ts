@@ -1,6 +1,6 @@
 import type { OtlpAnyValue, OtlpExportTraceServiceRequest, OtlpSpan } from "@weir/core";
 import { describe, expect, it } from "vitest";
-import { generateTraceRequest, generateTraces } from "./index.js";
+import { generateTraceRequest, generateTraces } from "./index.ts";
 
 const T0 = 1_700_000_000_000_000_000n;
 

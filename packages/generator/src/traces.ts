@@ -13,9 +13,9 @@ import {
   int,
   piiAttributes,
   str,
-} from "./attributes.js";
-import { encode } from "./encode.js";
-import { Rng } from "./rng.js";
+} from "./attributes.ts";
+import { encode } from "./encode.ts";
+import { Rng } from "./rng.ts";
 
 export interface TraceGeneratorOptions {
   /** Same seed + same options (including timeUnixNano) = same payload. Default 1. */

@@ -9,9 +9,9 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import ivm from "isolated-vm";
-import { compileHandler, createSandbox } from "../src/index.js";
-import { handler } from "./handler.js";
-import { otlpMessages } from "./otlp.js";
+import { compileHandler, createSandbox } from "../src/index.ts";
+import { handler } from "./handler.ts";
+import { otlpMessages } from "./otlp.ts";
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
 const SPANS = Number(process.env.BENCH_SPANS ?? 100);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compileHandler } from "./compile.js";
-import { createSandbox } from "./sandbox.js";
+import { compileHandler } from "./compile.ts";
+import { createSandbox } from "./sandbox.ts";
 
 async function diagnosticsOf(source: string) {
   const r = await compileHandler(source);

@@ -3,8 +3,8 @@
  * reached; every test also checks the sandbox keeps serving afterwards.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { rowsOf, sandboxFor } from "./test-helpers.js";
-import type { RunResult, Sandbox } from "./types.js";
+import { rowsOf, sandboxFor } from "./test-helpers.ts";
+import type { RunResult, Sandbox } from "./types.ts";
 
 const open: Sandbox[] = [];
 async function make(source: string, opts: Parameters<typeof sandboxFor>[1] = {}) {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { rowsOf, sandboxFor } from "./test-helpers.js";
-import type { RunResult, Sandbox } from "./types.js";
+import { rowsOf, sandboxFor } from "./test-helpers.ts";
+import type { RunResult, Sandbox } from "./types.ts";
 
 const open: Sandbox[] = [];
 async function make(source: string, opts = {}) {

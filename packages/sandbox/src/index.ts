@@ -3,9 +3,9 @@
  * with memory, wall-clock, output and log limits. See README.md for the handler's globals and
  * every limit.
  */
-export { type CompileOptions, type CompileResult, compileHandler, type Diagnostic } from "./compile.js";
-export { DEFAULT_LIMITS, resolveLimits } from "./limits.js";
-export { createSandbox } from "./sandbox.js";
+export { type CompileOptions, type CompileResult, compileHandler, type Diagnostic } from "./compile.ts";
+export { DEFAULT_LIMITS, resolveLimits } from "./limits.ts";
+export { createSandbox } from "./sandbox.ts";
 export type {
   MessageFormat,
   MessageMeta,
@@ -15,4 +15,4 @@ export type {
   SandboxMessage,
   SandboxOptions,
   SandboxStats,
-} from "./types.js";
+} from "./types.ts";

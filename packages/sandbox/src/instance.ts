@@ -5,9 +5,9 @@
  */
 import { WeirError } from "@weir/core";
 import ivm from "isolated-vm";
-import { HANDLER_FILENAME } from "./compile.js";
-import { PROGRESS, type RuntimeConfig } from "./isolate/protocol.js";
-import { RUNTIME_FILENAME, runtimeSource } from "./runtime-bundle.js";
+import { HANDLER_FILENAME } from "./compile.ts";
+import { PROGRESS, type RuntimeConfig } from "./isolate/protocol.ts";
+import { RUNTIME_FILENAME, runtimeSource } from "./runtime-bundle.ts";
 
 type Runner = (values: string[], formats: string, logBudget: number) => string | Promise<string>;
 
@@ -29,13 +29,25 @@ export class Instance {
   private lastCpuNs = 0n;
   private lastWallNs = 0n;
 
+  readonly isolate: ivm.Isolate;
+  private readonly context: ivm.Context;
+  private readonly runner: ivm.Reference<Runner>;
+  readonly progressIndex: Int32Array;
+  readonly progressStart: Float64Array;
+
   private constructor(
-    readonly isolate: ivm.Isolate,
-    private readonly context: ivm.Context,
-    private readonly runner: ivm.Reference<Runner>,
-    readonly progressIndex: Int32Array,
-    readonly progressStart: Float64Array,
-  ) {}
+    isolate: ivm.Isolate,
+    context: ivm.Context,
+    runner: ivm.Reference<Runner>,
+    progressIndex: Int32Array,
+    progressStart: Float64Array,
+  ) {
+    this.isolate = isolate;
+    this.context = context;
+    this.runner = runner;
+    this.progressIndex = progressIndex;
+    this.progressStart = progressStart;
+  }
 
   /** Create an isolate and load the runtime and the handler into it. */
   static async create(opts: InstanceOptions): Promise<Instance> {

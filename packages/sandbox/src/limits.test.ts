@@ -1,8 +1,8 @@
 import { Limits } from "@weir/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_LIMITS, resolveLimits } from "./limits.js";
-import { rowsOf, sandboxFor } from "./test-helpers.js";
-import type { RunResult, Sandbox } from "./types.js";
+import { DEFAULT_LIMITS, resolveLimits } from "./limits.ts";
+import { rowsOf, sandboxFor } from "./test-helpers.ts";
+import type { RunResult, Sandbox } from "./types.ts";
 
 const open: Sandbox[] = [];
 async function make(source: string, opts: Parameters<typeof sandboxFor>[1] = {}) {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { sandboxFor } from "./test-helpers.js";
-import type { Sandbox } from "./types.js";
+import { sandboxFor } from "./test-helpers.ts";
+import type { Sandbox } from "./types.ts";
 
 const open: Sandbox[] = [];
 async function make(source: string, opts: Parameters<typeof sandboxFor>[1] = {}) {

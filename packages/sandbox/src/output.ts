@@ -3,9 +3,9 @@
  * stay strings (sliced, not re-parsed) all the way to the sink; only the small header is parsed.
  */
 import { type ErrorCode, LOG_LEVELS, type LogRecord, type SerializedError } from "@weir/core";
-import type { ChunkHeader } from "./isolate/protocol.js";
-import { mapStack, type SourceMap } from "./sourcemap.js";
-import type { MessageMeta, RunErrorCode, RunResult } from "./types.js";
+import type { ChunkHeader } from "./isolate/protocol.ts";
+import { mapStack, type SourceMap } from "./sourcemap.ts";
+import type { MessageMeta, RunErrorCode, RunResult } from "./types.ts";
 
 const RUN_CODES = new Set<string>(["DECODE_ERROR", "HANDLER_ERROR", "HANDLER_OUTPUT"]);
 

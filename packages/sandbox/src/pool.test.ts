@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { rowsOf, sandboxFor } from "./test-helpers.js";
+import { rowsOf, sandboxFor } from "./test-helpers.ts";
 
 describe("isolates > 1", () => {
   it("runs concurrent batches on different isolates, each in order, and sums the stats", async () => {

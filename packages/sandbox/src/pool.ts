@@ -5,12 +5,14 @@
  * Every isolate loads the same handler with the same limits; stats and logs are summed.
  */
 import type { LogRecord } from "@weir/core";
-import type { RunResult, Sandbox, SandboxMessage, SandboxStats } from "./types.js";
+import type { RunResult, Sandbox, SandboxMessage, SandboxStats } from "./types.ts";
 
 export class SandboxPool implements Sandbox {
   private readonly inFlight: number[];
+  private readonly members: Sandbox[];
 
-  constructor(private readonly members: Sandbox[]) {
+  constructor(members: Sandbox[]) {
+    this.members = members;
     this.inFlight = members.map(() => 0);
   }
 

@@ -7,7 +7,9 @@
 export class TokenBucket {
   private tokens: number;
   private last = Date.now();
-  constructor(private perSecond: number) {
+  private perSecond: number;
+  constructor(perSecond: number) {
+    this.perSecond = perSecond;
     this.tokens = perSecond;
   }
   /** Whole tokens available now. */

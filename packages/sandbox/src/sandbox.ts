@@ -4,13 +4,13 @@
  * message that was running, replaces the isolate, and the rest of the batch carries on.
  */
 import { type Limits, type LogRecord, WeirError } from "@weir/core";
-import { Instance } from "./instance.js";
-import type { RuntimeConfig } from "./isolate/protocol.js";
-import { resolveLimits } from "./limits.js";
-import { decodeChunk, type LogTags, runError } from "./output.js";
-import { SandboxPool } from "./pool.js";
-import { acquireBucket, type TokenBucket } from "./rate-limit.js";
-import { SourceMap } from "./sourcemap.js";
+import { Instance } from "./instance.ts";
+import type { RuntimeConfig } from "./isolate/protocol.ts";
+import { resolveLimits } from "./limits.ts";
+import { decodeChunk, type LogTags, runError } from "./output.ts";
+import { SandboxPool } from "./pool.ts";
+import { acquireBucket, type TokenBucket } from "./rate-limit.ts";
+import { SourceMap } from "./sourcemap.ts";
 import type {
   MessageMeta,
   RunResult,
@@ -18,8 +18,8 @@ import type {
   SandboxMessage,
   SandboxOptions,
   SandboxStats,
-} from "./types.js";
-import { watch } from "./watchdog.js";
+} from "./types.ts";
+import { watch } from "./watchdog.ts";
 
 /** Output of one call is capped so a batch never builds more than this inside a 128 MB heap. */
 const CHUNK_CHARS = 16 * 1024 * 1024;
@@ -51,13 +51,24 @@ class IsolateSandbox implements Sandbox {
   private readonly tags: LogTags;
   private readonly defaultFormat: "json" | "text";
 
+  private readonly opts: SandboxOptions;
+  private readonly limits: Limits;
+  private readonly map: SourceMap | undefined;
+  private readonly bucket: TokenBucket;
+  private readonly releaseBucket: () => void;
+
   constructor(
-    private readonly opts: SandboxOptions,
-    private readonly limits: Limits,
-    private readonly map: SourceMap | undefined,
-    private readonly bucket: TokenBucket,
-    private readonly releaseBucket: () => void,
+    opts: SandboxOptions,
+    limits: Limits,
+    map: SourceMap | undefined,
+    bucket: TokenBucket,
+    releaseBucket: () => void,
   ) {
+    this.opts = opts;
+    this.limits = limits;
+    this.map = map;
+    this.bucket = bucket;
+    this.releaseBucket = releaseBucket;
     this.tags = { handlerVersion: opts.handlerVersion };
     this.defaultFormat = opts.format ?? "json";
   }

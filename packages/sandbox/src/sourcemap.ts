@@ -3,7 +3,7 @@
  * decoder is ~60 lines, so this avoids a dependency; it is only used on failures, never on the
  * hot path, and each map is decoded once per sandbox (lazily).
  */
-import { HANDLER_FILENAME } from "./compile.js";
+import { HANDLER_FILENAME } from "./compile.ts";
 
 /** One segment: generated column -> original source, line, column (all 0-based). */
 type Segment = [genCol: number, source: number, line: number, col: number];

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rowsOf, sandboxFor } from "./test-helpers.js";
-import type { Sandbox } from "./types.js";
+import { rowsOf, sandboxFor } from "./test-helpers.ts";
+import type { Sandbox } from "./types.ts";
 
 let s: Sandbox;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 /** Test helpers: compile a TypeScript handler and load it into a real sandbox. */
-import { compileHandler } from "./compile.js";
-import { createSandbox } from "./sandbox.js";
-import type { Sandbox, SandboxOptions } from "./types.js";
+import { compileHandler } from "./compile.ts";
+import { createSandbox } from "./sandbox.ts";
+import type { Sandbox, SandboxOptions } from "./types.ts";
 
 /** Compile `source` (failing the test on diagnostics) and create a sandbox for it. */
 export async function sandboxFor(source: string, opts: Omit<SandboxOptions, "code"> = {}): Promise<Sandbox> {

@@ -4,7 +4,7 @@
  * message into shared memory; this timer fires when the current message would reach its budget
  * and disposes the isolate if that message is still the one running.
  */
-import type { Instance } from "./instance.js";
+import type { Instance } from "./instance.ts";
 
 /** Watch `instance` while one call runs; returns a function that stops watching. */
 export function watch(instance: Instance, timeoutMs: number, onKill: (index: number) => void): () => void {

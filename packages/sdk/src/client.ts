@@ -29,8 +29,8 @@ import type {
   VersionList,
   WorkerReport,
 } from "@weir/core";
-import { Http, type WeirClientOptions } from "./http.js";
-import { readSse } from "./sse.js";
+import { Http, type WeirClientOptions } from "./http.ts";
+import { readSse } from "./sse.ts";
 
 /** A pipeline spec as sent by users (defaults are filled in by the API). */
 export type PipelineSpecInput = {

@@ -48,7 +48,9 @@ export class Http {
   private readonly base: string;
   private readonly doFetch: typeof fetch;
 
-  constructor(private readonly opts: WeirClientOptions) {
+  private readonly opts: WeirClientOptions;
+  constructor(opts: WeirClientOptions) {
+    this.opts = opts;
     this.base = opts.baseUrl.replace(/\/+$/, "");
     this.doFetch = opts.fetch ?? fetch;
   }

@@ -2,6 +2,6 @@
  * @weir/sdk: typed fetch client of the Weir REST API, used by the CLI and by workers.
  * Wire types come from @weir/core (api.ts, worker.ts, dlq.ts, log.ts).
  */
-export { type LogQueryOptions, type PipelineSpecInput, type UploadOptions, WeirClient } from "./client.js";
-export { type RequestOptions, toError, type WeirClientOptions } from "./http.js";
-export { readSse, type SseEvent } from "./sse.js";
+export { type LogQueryOptions, type PipelineSpecInput, type UploadOptions, WeirClient } from "./client.ts";
+export { type RequestOptions, toError, type WeirClientOptions } from "./http.ts";
+export { readSse, type SseEvent } from "./sse.ts";

@@ -47,7 +47,7 @@ export async function waitFor<T>(
   }
 }
 
-export { fixturePath, readFixture } from "./fixtures.js";
+export { fixturePath, readFixture } from "./fixtures.ts";
 export {
   type KafkaSaslTestConfig,
   kafkaSaslAvailable,
@@ -56,5 +56,5 @@ export {
   kafkaSaslSource,
   type TestSaslMechanism,
 } from "./kafka-sasl.ts";
-export { type ApiProcess, type AppProcess, freePort, startApi, startWorker } from "./processes.js";
 export * from "./otelcol.ts";
+export { type ApiProcess, type AppProcess, freePort, startApi, startWorker } from "./processes.ts";

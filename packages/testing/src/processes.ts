@@ -1,6 +1,6 @@
 /**
  * Real Weir processes for integration tests: the API and workers run as child processes exactly as
- * a user starts them (node --no-node-snapshot --import tsx src/main.ts), so SIGKILL and SIGTERM mean
+ * a user starts them (node --no-node-snapshot src/main.ts; Node strips the types), so SIGKILL and SIGTERM mean
  * what they mean in production.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -10,7 +10,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { waitFor } from "./index.js";
+import { waitFor } from "./index.ts";
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), "../../../..");
 
@@ -40,7 +40,7 @@ function spawnApp(app: "api" | "worker", env: Record<string, string>): AppProces
   // The same flags as the apps' `start` scripts: isolated-vm needs --no-node-snapshot, and the
   // worker's isolates run faster with a larger young generation (see bench/README.md).
   const flags = ["--no-node-snapshot", ...(app === "worker" ? ["--max-semi-space-size=16"] : [])];
-  const proc = spawn(process.execPath, [...flags, "--import", "tsx", "src/main.ts"], {
+  const proc = spawn(process.execPath, [...flags, "src/main.ts"], {
     cwd,
     env: { ...process.env, ...env, NODE_OPTIONS: "" },
     stdio: ["ignore", "pipe", "pipe"],

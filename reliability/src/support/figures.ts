@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { LONG } from "./scale.js";
+import { LONG } from "./scale.ts";
 
 export interface Figures {
   /** Messages acknowledged by the broker. */

@@ -19,7 +19,9 @@ export class FlakyReceiver {
   private readonly server: Server;
   private readonly late = new Set<ServerResponse>();
 
-  constructor(private readonly lateMs: number) {
+  private readonly lateMs: number;
+  constructor(lateMs: number) {
+    this.lateMs = lateMs;
     this.server = createServer(async (req, res) => {
       let body = "";
       for await (const chunk of req) body += chunk;

@@ -16,10 +16,12 @@ const root = resolve(fileURLToPath(import.meta.url), "../../../..");
 type Service = "kafka" | "clickhouse";
 
 export class PrivateServices {
-  private constructor(
-    readonly stateDir: string,
-    private readonly env: Record<string, string>,
-  ) {}
+  readonly stateDir: string;
+  private readonly env: Record<string, string>;
+  private constructor(stateDir: string, env: Record<string, string>) {
+    this.stateDir = stateDir;
+    this.env = env;
+  }
 
   get kafkaBrokers(): string[] {
     return [`127.0.0.1:${this.env.WEIR_KAFKA_PORT}`];

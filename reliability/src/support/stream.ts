@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { generateTraces, messageSeed } from "@weir/generator";
 import { Kafka, logLevel, type Producer } from "kafkajs";
-import { sleep } from "./scale.js";
+import { sleep } from "./scale.ts";
 
 export interface TraceStream {
   /** Message values, in send order. */

@@ -19,10 +19,12 @@ export const OTEL_HANDLER = readFileSync(resolve(root, "functions/otel-traces/in
 export class Weir {
   readonly workers: AppProcess[] = [];
 
-  private constructor(
-    readonly api: ApiProcess,
-    readonly client: WeirClient,
-  ) {}
+  readonly api: ApiProcess;
+  readonly client: WeirClient;
+  private constructor(api: ApiProcess, client: WeirClient) {
+    this.api = api;
+    this.client = client;
+  }
 
   static async start(): Promise<Weir> {
     const api = await startApi();
@@ -86,7 +88,9 @@ export class RssSampler {
   peak = 0;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly pid: number) {
+  private readonly pid: number;
+  constructor(pid: number) {
+    this.pid = pid;
     this.timer = setInterval(() => {
       this.peak = Math.max(this.peak, rssMb(this.pid));
     }, 200);

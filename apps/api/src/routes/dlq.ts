@@ -10,7 +10,7 @@ import {
 } from "@weir/core";
 import { getPurgeMarks, type PipelineRow, setPurgeMarks } from "@weir/db";
 import type { FastifyInstance } from "fastify";
-import type { AppContext } from "../context.js";
+import type { AppContext } from "../context.ts";
 import {
   kafkaFor,
   pipelineOf,
@@ -19,9 +19,9 @@ import {
   replay,
   toDlqRecord,
   watermarks,
-} from "../dlq-kafka.js";
-import { mustGetPipeline, openSpec } from "../pipelines-service.js";
-import { IdParams, responses } from "../schemas.js";
+} from "../dlq-kafka.ts";
+import { mustGetPipeline, openSpec } from "../pipelines-service.ts";
+import { IdParams, responses } from "../schemas.ts";
 
 const MAX_REPLAY = 100_000;
 

@@ -16,10 +16,10 @@ import {
 } from "@weir/db";
 import { compileHandler } from "@weir/sandbox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { AppContext } from "../context.js";
-import { handlerTypes } from "../handler-types.js";
-import { mustGetPipeline, toView } from "../pipelines-service.js";
-import { IdParams, responses } from "../schemas.js";
+import type { AppContext } from "../context.ts";
+import { handlerTypes } from "../handler-types.ts";
+import { mustGetPipeline, toView } from "../pipelines-service.ts";
+import { IdParams, responses } from "../schemas.ts";
 
 /** Content types accepted for a raw-body upload. `video/mp2t` is what some tools guess for `.ts`. */
 export const HANDLER_CONTENT_TYPES = [

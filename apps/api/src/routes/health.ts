@@ -1,7 +1,7 @@
 /** Unauthenticated operational routes: liveness, readiness and Prometheus metrics. */
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
-import type { AppContext } from "../context.js";
+import type { AppContext } from "../context.ts";
 
 export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const tags = ["operations"];

@@ -7,10 +7,10 @@ import { type Static, Type } from "@sinclair/typebox";
 import { LOG_LEVEL_RANK, LOG_LEVELS, LogPage, WeirError } from "@weir/core";
 import { logsAfter, queryLogs } from "@weir/db";
 import type { FastifyInstance } from "fastify";
-import type { AppContext } from "../context.js";
-import { toLogEntry } from "../log-writer.js";
-import { mustGetPipeline } from "../pipelines-service.js";
-import { IdParams, responses } from "../schemas.js";
+import type { AppContext } from "../context.ts";
+import { toLogEntry } from "../log-writer.ts";
+import { mustGetPipeline } from "../pipelines-service.ts";
+import { IdParams, responses } from "../schemas.ts";
 
 const Level = Type.Union(
   LOG_LEVELS.map((l) => Type.Literal(l)),

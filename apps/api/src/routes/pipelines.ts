@@ -3,9 +3,9 @@ import { Type } from "@sinclair/typebox";
 import { PipelinePage, PipelineSpecInput, PipelineStatus, PipelineView, WeirError } from "@weir/core";
 import { deletePipeline, insertPipeline, listPipelines, updatePipeline } from "@weir/db";
 import type { FastifyInstance } from "fastify";
-import type { AppContext } from "../context.js";
-import { assertNameFree, mustGetPipeline, statusOf, toView, validateSpec } from "../pipelines-service.js";
-import { Empty, IdParams, responses } from "../schemas.js";
+import type { AppContext } from "../context.ts";
+import { assertNameFree, mustGetPipeline, statusOf, toView, validateSpec } from "../pipelines-service.ts";
+import { Empty, IdParams, responses } from "../schemas.ts";
 
 type IdReq = { Params: { id: string } };
 

@@ -7,9 +7,9 @@ import { TestRunRequest, TestRunResponse, WeirError } from "@weir/core";
 import { getVersion, getVersionById } from "@weir/db";
 import { createSandbox } from "@weir/sandbox";
 import type { FastifyInstance } from "fastify";
-import type { AppContext } from "../context.js";
-import { mustGetPipeline, openSpec } from "../pipelines-service.js";
-import { IdParams, responses } from "../schemas.js";
+import type { AppContext } from "../context.ts";
+import { mustGetPipeline, openSpec } from "../pipelines-service.ts";
+import { IdParams, responses } from "../schemas.ts";
 
 function parseRows(ndjson: string): unknown[] {
   return ndjson

@@ -4,8 +4,8 @@ import { Type } from "@sinclair/typebox";
 import { CreateTokenRequest, TokenCreated, TokenView, WeirError } from "@weir/core";
 import { createToken, deleteToken, listTokens, type TokenRow } from "@weir/db";
 import type { FastifyInstance } from "fastify";
-import type { AppContext } from "../context.js";
-import { Empty, IdParams, responses } from "../schemas.js";
+import type { AppContext } from "../context.ts";
+import { Empty, IdParams, responses } from "../schemas.ts";
 
 function view(row: TokenRow): TokenView {
   return {

@@ -19,9 +19,9 @@ import {
 } from "@weir/core";
 import { allPipelines, currentRevision, getVersionById, recordHeartbeat, replaceReports } from "@weir/db";
 import type { FastifyInstance } from "fastify";
-import type { AppContext } from "../context.js";
-import { openSpec } from "../pipelines-service.js";
-import { responses } from "../schemas.js";
+import type { AppContext } from "../context.ts";
+import { openSpec } from "../pipelines-service.ts";
+import { responses } from "../schemas.ts";
 
 const WorkerId = Type.String({ minLength: 1, maxLength: 200 });
 

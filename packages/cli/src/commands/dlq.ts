@@ -1,11 +1,11 @@
 /** `weir dlq ...`: list, show, replay and purge a pipeline's dead letters. */
 import type { DlqRecord } from "@weir/core";
 import type { Command } from "commander";
-import type { Ctx } from "../context.js";
-import { usageError } from "../errors.js";
-import { parsePositiveInt } from "../input.js";
-import { clip, isoTime, table } from "../output.js";
-import { action, type CtxFactory } from "./shared.js";
+import type { Ctx } from "../context.ts";
+import { usageError } from "../errors.ts";
+import { parsePositiveInt } from "../input.ts";
+import { clip, isoTime, table } from "../output.ts";
+import { action, type CtxFactory } from "./shared.ts";
 
 function value(r: DlqRecord): string {
   if (r.value === null) return "(null)";

@@ -2,11 +2,11 @@
 import { writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import type { Command } from "commander";
-import type { Ctx } from "../context.js";
-import { usageError } from "../errors.js";
-import { parsePositiveInt, readText } from "../input.js";
-import { bytes, isoTime, millis, table } from "../output.js";
-import { action, type CtxFactory } from "./shared.js";
+import type { Ctx } from "../context.ts";
+import { usageError } from "../errors.ts";
+import { parsePositiveInt, readText } from "../input.ts";
+import { bytes, isoTime, millis, table } from "../output.ts";
+import { action, type CtxFactory } from "./shared.ts";
 
 async function upload(ctx: Ctx, ref: string, file: string, opts: { filename?: string }): Promise<void> {
   if (!file.endsWith(".ts") && !opts.filename) {

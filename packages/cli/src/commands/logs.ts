@@ -4,11 +4,11 @@
  */
 import { isLogLevel, LOG_LEVELS, type LogEntry, type LogLevel } from "@weir/core";
 import { type Command, Option } from "commander";
-import type { Ctx } from "../context.js";
-import { usageError } from "../errors.js";
-import { parsePositiveInt, parseTime } from "../input.js";
-import { isoTime } from "../output.js";
-import { action, type CtxFactory, sleep } from "./shared.js";
+import type { Ctx } from "../context.ts";
+import { usageError } from "../errors.ts";
+import { parsePositiveInt, parseTime } from "../input.ts";
+import { isoTime } from "../output.ts";
+import { action, type CtxFactory, sleep } from "./shared.ts";
 
 interface LogsOptions {
   level?: string;

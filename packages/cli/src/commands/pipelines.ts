@@ -3,11 +3,11 @@ import type { PipelineStatus, PipelineView } from "@weir/core";
 import type { PipelineSpecInput } from "@weir/sdk";
 import { type Command, Option } from "commander";
 import { stringify as toYaml } from "yaml";
-import type { Ctx } from "../context.js";
-import { CliError, EXIT } from "../errors.js";
-import { readSpecFile } from "../input.js";
-import { clip, count, isoTime, table } from "../output.js";
-import { action, type CtxFactory } from "./shared.js";
+import type { Ctx } from "../context.ts";
+import { CliError, EXIT } from "../errors.ts";
+import { readSpecFile } from "../input.ts";
+import { clip, count, isoTime, table } from "../output.ts";
+import { action, type CtxFactory } from "./shared.ts";
 
 const fileOption = () => new Option("-f, --file <path>", "pipeline spec, YAML or JSON").makeOptionMandatory();
 

@@ -1,6 +1,6 @@
 /** Glue between commander and the commands: per-invocation context and shared option parsers. */
 import type { Command } from "commander";
-import type { Ctx, GlobalFlags } from "../context.js";
+import type { Ctx, GlobalFlags } from "../context.ts";
 
 /** Builds the context for the command being run (set by `run`). */
 export type CtxFactory = (cmd: Command) => Ctx;

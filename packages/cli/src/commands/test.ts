@@ -1,11 +1,11 @@
 /** `weir test <pipeline> <sample>`: run sample events through the handler in the API's sandbox. */
 import type { TestRunResponse } from "@weir/core";
 import type { Command } from "commander";
-import type { Ctx } from "../context.js";
-import { EXIT } from "../errors.js";
-import { parsePositiveInt, readEvents } from "../input.js";
-import { millis } from "../output.js";
-import { action, type CtxFactory } from "./shared.js";
+import type { Ctx } from "../context.ts";
+import { EXIT } from "../errors.ts";
+import { parsePositiveInt, readEvents } from "../input.ts";
+import { millis } from "../output.ts";
+import { action, type CtxFactory } from "./shared.ts";
 
 /** The API takes at most this many events per request; bigger files go in several requests. */
 const MAX_EVENTS_PER_REQUEST = 1000;

@@ -1,10 +1,10 @@
 /** `weir wait <pipeline> --rows N`: poll status until enough rows were written, or time out. */
 import type { Command } from "commander";
-import type { Ctx } from "../context.js";
-import { CliError, EXIT, usageError } from "../errors.js";
-import { parseDuration, parsePositiveInt } from "../input.js";
-import { count } from "../output.js";
-import { action, type CtxFactory, sleep } from "./shared.js";
+import type { Ctx } from "../context.ts";
+import { CliError, EXIT, usageError } from "../errors.ts";
+import { parseDuration, parsePositiveInt } from "../input.ts";
+import { count } from "../output.ts";
+import { action, type CtxFactory, sleep } from "./shared.ts";
 
 interface WaitOptions {
   rows?: string;

@@ -2,8 +2,8 @@ import { DLQ_HEADER, type SerializedError } from "@weir/core";
 import { kafkaBrokers, uniqueName, waitFor } from "@weir/testing";
 import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
-import { type DlqInput, dlqReplayMessage, encodeDlqMessage, parseDlqMessage } from "./codec.js";
-import { DlqWriter } from "./writer.js";
+import { type DlqInput, dlqReplayMessage, encodeDlqMessage, parseDlqMessage } from "./codec.ts";
+import { DlqWriter } from "./writer.ts";
 
 const kafka = new Kafka({ clientId: "weir-dlq-test", brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
 const topics: string[] = [];

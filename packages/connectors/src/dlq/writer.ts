@@ -7,8 +7,8 @@
 import { WeirError } from "@weir/core";
 import { compressionType, type KafkaCompression } from "../kafka/compression.ts";
 import type { Kafka, Producer } from "../kafka/kafkajs.ts";
-import { messageOf } from "../sinks/classify.js";
-import { type DlqInput, encodeDlqMessage } from "./codec.js";
+import { messageOf } from "../sinks/classify.ts";
+import { type DlqInput, encodeDlqMessage } from "./codec.ts";
 
 export interface DlqWriterOptions {
   /** Partitions of a topic this writer creates (DLQ traffic is low; order across partitions is not needed). */
@@ -23,11 +23,14 @@ export class DlqWriter {
   private producer: Producer | undefined;
   private connecting: Promise<void> | undefined;
 
-  constructor(
-    private readonly kafka: Kafka,
-    readonly topic: string,
-    private readonly options: DlqWriterOptions = {},
-  ) {}
+  private readonly kafka: Kafka;
+  readonly topic: string;
+  private readonly options: DlqWriterOptions;
+  constructor(kafka: Kafka, topic: string, options: DlqWriterOptions = {}) {
+    this.kafka = kafka;
+    this.topic = topic;
+    this.options = options;
+  }
 
   /** Create the topic when missing and connect the producer. Safe to call again. */
   connect(): Promise<void> {

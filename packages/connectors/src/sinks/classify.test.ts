@@ -5,7 +5,7 @@ import {
   parseClickHouseCode,
   parseRetryAfter,
   sinkError,
-} from "./classify.js";
+} from "./classify.ts";
 
 describe("classifySinkFailure", () => {
   // The table the issue asks for, checked row by row: [code, status, retryable].

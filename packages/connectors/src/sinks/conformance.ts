@@ -13,7 +13,7 @@
  */
 import { isWeirError } from "@weir/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { dedupToken, type Sink, type SinkBatch } from "./types.js";
+import { dedupToken, type Sink, type SinkBatch } from "./types.ts";
 
 export interface ConformanceRow {
   id: number;

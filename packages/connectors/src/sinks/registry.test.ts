@@ -1,7 +1,7 @@
 import { parsePipelineSpec } from "@weir/core";
 import { describe, expect, it } from "vitest";
-import { createSink, SINK_TYPES } from "./registry.js";
-import { batchLimits, dedupToken } from "./types.js";
+import { createSink, SINK_TYPES } from "./registry.ts";
+import { batchLimits, dedupToken } from "./types.ts";
 
 function spec(sink: unknown) {
   const r = parsePipelineSpec({

@@ -4,10 +4,10 @@
  */
 import type { SinkSpec, SinkType } from "@weir/core";
 import { WeirError } from "@weir/core";
-import { ClickHouseSink } from "./clickhouse/sink.js";
-import { EmbeddedClickHouseSink } from "./embedded-clickhouse/sink.js";
-import type { Sink, SinkContext } from "./types.js";
-import { WebhookSink } from "./webhook/sink.js";
+import { ClickHouseSink } from "./clickhouse/sink.ts";
+import { EmbeddedClickHouseSink } from "./embedded-clickhouse/sink.ts";
+import type { Sink, SinkContext } from "./types.ts";
+import { WebhookSink } from "./webhook/sink.ts";
 
 type Factory<T extends SinkType> = (
   config: Extract<SinkSpec, { type: T }>["config"],

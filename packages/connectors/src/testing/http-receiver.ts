@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ConformanceRow } from "../sinks/conformance.js";
+import type { ConformanceRow } from "../sinks/conformance.ts";
 
 export type Scripted = { status: number; headers?: Record<string, string>; body?: string } | "hang";
 
@@ -24,7 +24,10 @@ export class Receiver {
   private readonly hung: ServerResponse[] = [];
   url = "";
 
-  constructor(private readonly idempotencyHeader = "idempotency-key") {
+  private readonly idempotencyHeader: string;
+
+  constructor(idempotencyHeader = "idempotency-key") {
+    this.idempotencyHeader = idempotencyHeader;
     this.server = createServer((req, res) => void this.handle(req, res));
   }
 

@@ -8,7 +8,7 @@ export {
   type ConformanceTarget,
   makeBatch,
   runSinkConformance,
-} from "../sinks/conformance.js";
+} from "../sinks/conformance.ts";
 export { type CodecSpy, spyOnDecompression } from "./codec-spy.ts";
-export { type ReceivedRequest, Receiver, type Scripted } from "./http-receiver.js";
+export { type ReceivedRequest, Receiver, type Scripted } from "./http-receiver.ts";
 export { type JavaCodec, type JavaProduceOptions, javaProduce, kafkaLibsDir } from "./java-producer.ts";

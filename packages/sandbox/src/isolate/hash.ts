@@ -8,7 +8,7 @@
  * ivm.Callback to node:crypto, 1.2-1.8 µs/hash for node:crypto called directly in the host
  * (createHash's object setup costs more than the block itself).
  */
-import { utf8Scratch } from "./utf8.js";
+import { utf8Scratch } from "./utf8.ts";
 
 const HEX: string[] = [];
 for (let i = 0; i < 256; i++) HEX.push((i < 16 ? "0" : "") + i.toString(16));

@@ -3,7 +3,7 @@
  * leaves with the chunk's output, so logging costs no boundary crossing. The host grants a line
  * budget per call (its per-pipeline rate limit); lines past it are only counted.
  */
-import { describeError, safeString } from "./errors.js";
+import { describeError, safeString } from "./errors.ts";
 
 const stringify = JSON.stringify;
 const now = Date.now;

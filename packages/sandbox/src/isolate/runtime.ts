@@ -7,13 +7,13 @@
  * Builtins the runtime relies on are captured here, before handler code runs, so a handler that
  * overwrites JSON.stringify or Promise.prototype.then cannot corrupt the output format.
  */
-import { structuredClone } from "./clone.js";
-import { describeError } from "./errors.js";
-import { installAllocationGuards } from "./guards.js";
-import { md5, sha1, sha256 } from "./hash.js";
-import { beginLogs, consoleObject, endLogs, log, setCurrent } from "./logs.js";
-import { PROGRESS, type RuntimeConfig } from "./protocol.js";
-import { atob, base64, btoa, TextDecoder, TextEncoder } from "./text.js";
+import { structuredClone } from "./clone.ts";
+import { describeError } from "./errors.ts";
+import { installAllocationGuards } from "./guards.ts";
+import { md5, sha1, sha256 } from "./hash.ts";
+import { beginLogs, consoleObject, endLogs, log, setCurrent } from "./logs.ts";
+import { PROGRESS, type RuntimeConfig } from "./protocol.ts";
+import { atob, base64, btoa, TextDecoder, TextEncoder } from "./text.ts";
 
 type Handler = (data: unknown, log: unknown) => unknown;
 

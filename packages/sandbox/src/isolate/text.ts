@@ -1,5 +1,5 @@
 /** TextEncoder, TextDecoder (UTF-8 only), base64 and btoa/atob for the isolate. */
-import { utf8Decode, utf8Encode, utf8Scratch } from "./utf8.js";
+import { utf8Decode, utf8Encode, utf8Scratch } from "./utf8.ts";
 
 function toBytes(input: unknown): Uint8Array {
   if (input === undefined) return new Uint8Array(0);

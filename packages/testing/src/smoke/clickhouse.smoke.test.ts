@@ -1,7 +1,7 @@
 /** Proves the ClickHouse server started by scripts/services answers over HTTP with @clickhouse/client. */
 import { createClient } from "@clickhouse/client";
 import { afterAll, describe, expect, it } from "vitest";
-import { clickhouseUrl, uniqueName } from "../index.js";
+import { clickhouseUrl, uniqueName } from "../index.ts";
 
 const client = createClient({ url: clickhouseUrl() });
 const table = uniqueName("smoke_ch");

@@ -4,7 +4,7 @@
  */
 import { type Consumer, Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
-import { kafkaBrokers, uniqueName, waitFor } from "../index.js";
+import { kafkaBrokers, uniqueName, waitFor } from "../index.ts";
 
 const kafka = new Kafka({ clientId: "weir-smoke", brokers: kafkaBrokers(), logLevel: logLevel.WARN });
 const topic = uniqueName("smoke_kafka");

@@ -1,9 +1,9 @@
 import type { ClickHouseSinkConfig } from "@weir/core";
 import { clickhouseUrl, uniqueName } from "@weir/testing";
 import { afterAll, describe, expect, it } from "vitest";
-import { Receiver } from "../../testing/http-receiver.js";
-import { type ConformanceRow, makeBatch, runSinkConformance } from "../conformance.js";
-import { ClickHouseSink } from "./sink.js";
+import { Receiver } from "../../testing/http-receiver.ts";
+import { type ConformanceRow, makeBatch, runSinkConformance } from "../conformance.ts";
+import { ClickHouseSink } from "./sink.ts";
 
 const url = clickhouseUrl();
 

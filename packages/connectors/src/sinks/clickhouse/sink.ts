@@ -12,14 +12,14 @@ import {
   createClient,
 } from "@clickhouse/client";
 import { type ClickHouseSinkConfig, isWeirError, reveal, WeirError } from "@weir/core";
-import { excerpt, messageOf, parseClickHouseCode, sinkError } from "../classify.js";
+import { excerpt, messageOf, parseClickHouseCode, sinkError } from "../classify.ts";
 import {
   isEmptyBatch,
   type Sink,
   type SinkBatch,
   type SinkCapabilities,
   type SinkContext,
-} from "../types.js";
+} from "../types.ts";
 import {
   checkTable,
   describeTable,
@@ -30,7 +30,7 @@ import {
   planInserts,
   type RunQuery,
   type TableInfo,
-} from "./probe.js";
+} from "./probe.ts";
 
 /** Codes that mean "the rows do not fit the table": the error then lists the table's columns. */
 const SCHEMA_MISMATCH_CODES = new Set([6, 16, 26, 27, 38, 41, 53, 70, 72, 117]);
@@ -44,10 +44,11 @@ export class ClickHouseSink implements Sink {
   private table: TableInfo | undefined;
   private closed = false;
 
-  constructor(
-    private readonly config: ClickHouseSinkConfig,
-    private readonly ctx: SinkContext,
-  ) {
+  private readonly config: ClickHouseSinkConfig;
+  private readonly ctx: SinkContext;
+  constructor(config: ClickHouseSinkConfig, ctx: SinkContext) {
+    this.config = config;
+    this.ctx = ctx;
     this.name = `${config.database}.${config.table}`;
     this.client = createClient({
       url: config.url,

@@ -6,8 +6,8 @@ import type { EmbeddedClickHouseSinkConfig } from "@weir/core";
 import { uniqueName } from "@weir/testing";
 import { Session } from "chdb";
 import { afterAll, describe, expect, it } from "vitest";
-import { type ConformanceRow, makeBatch, runSinkConformance } from "../conformance.js";
-import { EmbeddedClickHouseSink } from "./sink.js";
+import { type ConformanceRow, makeBatch, runSinkConformance } from "../conformance.ts";
+import { EmbeddedClickHouseSink } from "./sink.ts";
 
 // libchdb binds one data directory per process, so every sink and the reader share this one.
 const path = mkdtempSync(join(tmpdir(), "weir-chdb-"));

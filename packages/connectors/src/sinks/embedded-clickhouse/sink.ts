@@ -8,7 +8,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { type EmbeddedClickHouseSinkConfig, isWeirError, WeirError } from "@weir/core";
-import { excerpt, messageOf, sinkError } from "../classify.js";
+import { excerpt, messageOf, sinkError } from "../classify.ts";
 import {
   checkTable,
   describeTable,
@@ -18,7 +18,7 @@ import {
   planInserts,
   type RunQuery,
   type TableInfo,
-} from "../clickhouse/probe.js";
+} from "../clickhouse/probe.ts";
 import {
   isEmptyBatch,
   ndjsonBody,
@@ -26,7 +26,7 @@ import {
   type SinkBatch,
   type SinkCapabilities,
   type SinkContext,
-} from "../types.js";
+} from "../types.ts";
 
 type Chdb = typeof import("chdb");
 type Session = InstanceType<Chdb["Session"]>;
@@ -54,10 +54,11 @@ export class EmbeddedClickHouseSink implements Sink {
   private table: TableInfo | undefined;
   private readonly name: string;
 
-  constructor(
-    private readonly config: EmbeddedClickHouseSinkConfig,
-    private readonly ctx: SinkContext,
-  ) {
+  private readonly config: EmbeddedClickHouseSinkConfig;
+  private readonly ctx: SinkContext;
+  constructor(config: EmbeddedClickHouseSinkConfig, ctx: SinkContext) {
+    this.config = config;
+    this.ctx = ctx;
     this.name = `${config.database}.${config.table}`;
   }
 

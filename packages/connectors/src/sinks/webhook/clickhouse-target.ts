@@ -3,8 +3,8 @@
  * so the sink can give it the same startup check as the clickhouse sink: the table must exist.
  */
 import { WeirError } from "@weir/core";
-import { excerpt, messageOf, parseClickHouseCode, sinkError } from "../classify.js";
-import { literal } from "../clickhouse/probe.js";
+import { excerpt, messageOf, parseClickHouseCode, sinkError } from "../classify.ts";
+import { literal } from "../clickhouse/probe.ts";
 
 export interface ClickHouseTarget {
   /** The webhook URL without its `query` parameter (credentials and settings kept). */

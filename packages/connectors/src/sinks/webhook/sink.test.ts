@@ -1,9 +1,9 @@
 import type { WebhookSinkConfig } from "@weir/core";
 import { clickhouseUrl, uniqueName } from "@weir/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { Receiver } from "../../testing/http-receiver.js";
-import { type ConformanceRow, makeBatch, runSinkConformance } from "../conformance.js";
-import { jsonArrayBody, WebhookSink } from "./sink.js";
+import { Receiver } from "../../testing/http-receiver.ts";
+import { type ConformanceRow, makeBatch, runSinkConformance } from "../conformance.ts";
+import { jsonArrayBody, WebhookSink } from "./sink.ts";
 
 function config(url: string, extra: Partial<WebhookSinkConfig> = {}): WebhookSinkConfig {
   return {

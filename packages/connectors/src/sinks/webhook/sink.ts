@@ -6,7 +6,7 @@
  */
 import { connect as tcpConnect } from "node:net";
 import { reveal, type WebhookSinkConfig, WeirError } from "@weir/core";
-import { excerpt, messageOf, parseClickHouseCode, parseRetryAfter, sinkError } from "../classify.js";
+import { excerpt, messageOf, parseClickHouseCode, parseRetryAfter, sinkError } from "../classify.ts";
 import {
   isEmptyBatch,
   ndjsonBody,
@@ -14,8 +14,8 @@ import {
   type SinkBatch,
   type SinkCapabilities,
   type SinkContext,
-} from "../types.js";
-import { type ClickHouseTarget, clickHouseTarget, probeClickHouseTarget } from "./clickhouse-target.js";
+} from "../types.ts";
+import { type ClickHouseTarget, clickHouseTarget, probeClickHouseTarget } from "./clickhouse-target.ts";
 
 export class WebhookSink implements Sink {
   readonly type = "webhook";
@@ -25,10 +25,11 @@ export class WebhookSink implements Sink {
   /** In-flight requests, aborted by close() so a hung receiver cannot hold the worker. */
   private readonly inflight = new Set<AbortController>();
 
-  constructor(
-    private readonly config: WebhookSinkConfig,
-    private readonly ctx: SinkContext,
-  ) {
+  private readonly config: WebhookSinkConfig;
+  private readonly ctx: SinkContext;
+  constructor(config: WebhookSinkConfig, ctx: SinkContext) {
+    this.config = config;
+    this.ctx = ctx;
     const contentType = config.format === "ndjson" ? "application/x-ndjson" : "application/json";
     this.headers = { "content-type": contentType };
     for (const [k, v] of Object.entries(config.headers ?? {})) {

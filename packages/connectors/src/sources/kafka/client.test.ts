@@ -2,7 +2,7 @@ import type { KafkaSourceConfig } from "@weir/core";
 import { kafkaBrokers, uniqueName } from "@weir/testing";
 import { Kafka } from "kafkajs";
 import { describe, expect, it } from "vitest";
-import { consumerStart, decodeValue, kafkaClientConfig } from "./client.js";
+import { consumerStart, decodeValue, kafkaClientConfig } from "./client.ts";
 
 const base: KafkaSourceConfig = {
   bootstrap_servers: "b1:9092, b2:9093",

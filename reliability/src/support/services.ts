@@ -41,6 +41,7 @@ export class PrivateServices {
       WEIR_STATE_DIR: stateDir,
       WEIR_KAFKA_PORT: String(await freePort()),
       WEIR_KAFKA_CONTROLLER_PORT: String(await freePort()),
+      WEIR_KAFKA_SASL_PORT: String(await freePort()),
       WEIR_CLICKHOUSE_HTTP_PORT: String(await freePort()),
       WEIR_CLICKHOUSE_TCP_PORT: String(await freePort()),
     };

@@ -32,7 +32,7 @@ import {
   WeirError,
   ZERO_COUNTERS,
 } from "@weir/core";
-import { createSandbox, type Sandbox } from "@weir/sandbox";
+import { createSandbox, isBinaryFormat, type Sandbox, sandboxFormat } from "@weir/sandbox";
 import type { Logger } from "pino";
 import { nextOffset, OpenBatch, parsePendingMetadata, pendingMetadata } from "./batch.ts";
 import { deliverRows, sleep, withRetry } from "./deliver.ts";
@@ -155,6 +155,7 @@ export class PipelineRunner {
       limits: this.spec.limits,
       pipelineId: this.id,
       handlerVersion: String(handler.version),
+      format: sandboxFormat(this.spec.source.config),
       isolates: Math.min(this.deps.sandboxIsolates ?? 1, this.deps.partitionConcurrency),
     });
     this.sink ??= createSink(this.spec.sink, {
@@ -245,7 +246,8 @@ export class PipelineRunner {
       if (p.generation !== this.generation) return;
       p.loaded ??= this.loadCommitted(p);
       await p.loaded;
-      const format = this.spec.source.config.format;
+      const format = sandboxFormat(this.spec.source.config);
+      const binary = isBinaryFormat(format);
       const chunk = this.deps.sandboxChunk;
       for (let i = 0; i < batch.messages.length; i += chunk) {
         if (this.stopping || !isRunning() || isStale() || p.generation !== this.generation) return;
@@ -257,7 +259,9 @@ export class PipelineRunner {
         const beat = setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatMs);
         const results = await this.sandbox!.runBatch(
           slice.map((m) => ({
-            value: m.value === null ? "" : m.value.toString("utf8"),
+            // Bytes are copied into the isolate: a kafkajs value is a view of the whole fetch
+            // response, so copy this message's bytes alone (Buffer#slice would share them).
+            value: binary ? copyBytes(m.value) : m.value === null ? "" : m.value.toString("utf8"),
             meta: { topic: batch.topic, partition: batch.partition, offset: m.offset, format },
           })),
         ).finally(() => clearInterval(beat));
@@ -550,4 +554,9 @@ export class PipelineRunner {
     this.dlq = null;
     this.kafka = null;
   }
+}
+
+/** A message's bytes in a buffer of their own (a typed-array copy, not a view). */
+function copyBytes(value: Buffer | null): Uint8Array {
+  return value ? new Uint8Array(value) : new Uint8Array(0);
 }

@@ -28,10 +28,20 @@ export const KafkaSourceConfig = Type.Object(
     auto_offset_reset: Type.Union([Type.Literal("earliest"), Type.Literal("latest")], {
       default: "earliest",
     }),
-    format: Type.Union([Type.Literal("json"), Type.Literal("text")], {
-      default: "json",
-      description: "json: the handler gets the parsed value; text: the raw UTF-8 string.",
-    }),
+    format: Type.Union(
+      [Type.Literal("json"), Type.Literal("text"), Type.Literal("otlp_json"), Type.Literal("otlp_proto")],
+      {
+        default: "json",
+        description:
+          "json (and otlp_json, the Collector's JSON encoding): the handler gets the parsed value; text: the raw UTF-8 string; otlp_proto (the Collector's default encoding): the OTLP protobuf request of `signal`, decoded to the same object as otlp_json.",
+      },
+    ),
+    signal: Type.Optional(
+      Type.Union([Type.Literal("traces"), Type.Literal("logs")], {
+        description:
+          "With format otlp_proto: which OTLP request the messages hold, ExportTraceServiceRequest (traces, the default) or ExportLogsServiceRequest (logs).",
+      }),
+    ),
     client_id: Type.Optional(Type.String({ minLength: 1 })),
     sasl: Type.Optional(
       Type.Object(

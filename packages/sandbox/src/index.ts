@@ -4,6 +4,7 @@
  * every limit.
  */
 export { type CompileOptions, type CompileResult, compileHandler, type Diagnostic } from "./compile.ts";
+export { isBinaryFormat, sandboxFormat } from "./format.ts";
 export { DEFAULT_LIMITS, resolveLimits } from "./limits.ts";
 export { createSandbox } from "./sandbox.ts";
 export type {

@@ -4,15 +4,25 @@
  * runtime's runner and deletes every bootstrap global so handler code cannot reach them.
  */
 import { WeirError } from "@weir/core";
+import { otlpDecoderSource } from "@weir/otlp";
 import ivm from "isolated-vm";
 import { HANDLER_FILENAME } from "./compile.ts";
 import { PROGRESS, type RuntimeConfig } from "./isolate/protocol.ts";
 import { RUNTIME_FILENAME, runtimeSource } from "./runtime-bundle.ts";
 
-type Runner = (values: string[], formats: string, logBudget: number) => string | Promise<string>;
+/** Filename of the OTLP decoder script in isolate stack traces. */
+const OTLP_FILENAME = "weir-otlp.js";
+
+type Runner = (
+  values: Array<string | Uint8Array>,
+  formats: string,
+  logBudget: number,
+) => string | Promise<string>;
 
 export interface InstanceOptions {
   code: string;
+  /** Load the OTLP protobuf decoder (@weir/otlp) for the otlp_proto formats. */
+  otlp?: boolean;
   memoryMb: number;
   /** Bound on the handler's top-level code, which runs once at load. */
   loadTimeoutMs: number;
@@ -57,6 +67,11 @@ export class Instance {
     });
     try {
       const context = await isolate.createContext();
+      if (opts.otlp) {
+        // Before the runtime, which captures the decoder and deletes its global at boot.
+        const decoder = await isolate.compileScript(otlpDecoderSource(), { filename: OTLP_FILENAME });
+        await decoder.run(context);
+      }
       const runtime = await isolate.compileScript(await runtimeSource(), { filename: RUNTIME_FILENAME });
       await runtime.run(context);
       const progress = new SharedArrayBuffer(PROGRESS.bytes);
@@ -88,7 +103,7 @@ export class Instance {
   }
 
   /** Run one chunk; resolves to the runtime's output string (see isolate/protocol.ts). */
-  async run(values: string[], formats: string, logBudget: number): Promise<string> {
+  async run(values: Array<string | Uint8Array>, formats: string, logBudget: number): Promise<string> {
     this.progressIndex[PROGRESS.indexSlot] = -1;
     this.progressStart[PROGRESS.startSlot] = Date.now();
     const out = await this.runner.apply(undefined, [values, formats, logBudget], {

@@ -4,14 +4,16 @@
  * message that was running, replaces the isolate, and the rest of the batch carries on.
  */
 import { type Limits, type LogRecord, WeirError } from "@weir/core";
+import { isBinaryFormat } from "./format.ts";
 import { Instance } from "./instance.ts";
-import type { RuntimeConfig } from "./isolate/protocol.ts";
+import { FORMAT_CODES, type RuntimeConfig } from "./isolate/protocol.ts";
 import { resolveLimits } from "./limits.ts";
 import { decodeChunk, type LogTags, runError } from "./output.ts";
 import { SandboxPool } from "./pool.ts";
 import { acquireBucket, type TokenBucket } from "./rate-limit.ts";
 import { SourceMap } from "./sourcemap.ts";
 import type {
+  MessageFormat,
   MessageMeta,
   RunResult,
   Sandbox,
@@ -49,7 +51,7 @@ class IsolateSandbox implements Sandbox {
   private buffered: LogRecord[] = [];
   private bufferedDropped = 0;
   private readonly tags: LogTags;
-  private readonly defaultFormat: "json" | "text";
+  private readonly defaultFormat: MessageFormat;
 
   private readonly opts: SandboxOptions;
   private readonly limits: Limits;
@@ -85,6 +87,7 @@ class IsolateSandbox implements Sandbox {
     try {
       this.instance = await Instance.create({
         code: this.opts.code,
+        otlp: isBinaryFormat(this.defaultFormat),
         memoryMb: this.limits.memory_mb,
         loadTimeoutMs: Math.max(1000, this.limits.timeout_ms),
         config,
@@ -106,7 +109,7 @@ class IsolateSandbox implements Sandbox {
     }
   }
 
-  run(value: string, meta?: MessageMeta): Promise<RunResult> {
+  run(value: string | Uint8Array, meta?: MessageMeta): Promise<RunResult> {
     return this.runBatch([meta ? { value, meta } : { value }]).then((r) => r[0]!);
   }
 
@@ -124,8 +127,7 @@ class IsolateSandbox implements Sandbox {
       const instance = await this.acquire();
       const values = pending.map((i) => messages[i]!.value);
       let formats = "";
-      for (const i of pending)
-        formats += (messages[i]!.meta?.format ?? this.defaultFormat) === "text" ? "t" : "j";
+      for (const i of pending) formats += FORMAT_CODES[messages[i]!.meta?.format ?? this.defaultFormat];
       let killedAt = -1;
       const stop = watch(instance, this.limits.timeout_ms, (index) => {
         killedAt = index;

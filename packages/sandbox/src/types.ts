@@ -1,8 +1,12 @@
 /** The public types of @weir/sandbox. */
 import type { Limits, LogRecord, SerializedError } from "@weir/core";
 
-/** How a message's value reaches the handler: `json` is parsed in the isolate, `text` is passed as is. */
-export type MessageFormat = "json" | "text";
+/**
+ * How a message's value reaches the handler: `json` is parsed in the isolate, `text` is passed as
+ * is, `otlp_proto_traces` / `otlp_proto_logs` are OTLP protobuf requests decoded in the isolate
+ * (by @weir/otlp) into the same object the Collector's otlp_json encoding gives.
+ */
+export type MessageFormat = "json" | "text" | "otlp_proto_traces" | "otlp_proto_logs";
 
 /** Where a message came from; used to tag its log lines. */
 export interface MessageMeta {
@@ -13,9 +17,13 @@ export interface MessageMeta {
   format?: MessageFormat;
 }
 
-/** One message of a batch: the raw Kafka value as a string, plus its metadata. */
+/**
+ * One message of a batch: the raw Kafka value, plus its metadata. A string for `json`/`text`; the
+ * bytes for the protobuf formats (copied into the isolate, so pass a view of just the message, not
+ * of a larger buffer).
+ */
 export interface SandboxMessage {
-  value: string;
+  value: string | Uint8Array;
   meta?: MessageMeta;
 }
 
@@ -86,7 +94,7 @@ export interface SandboxOptions {
 /** A loaded handler: one isolate per pipeline version, replaced after a breach. */
 export interface Sandbox {
   /** Run one message. Never rejects for handler faults; rejects only once disposed. */
-  run(value: string, meta?: MessageMeta): Promise<RunResult>;
+  run(value: string | Uint8Array, meta?: MessageMeta): Promise<RunResult>;
   /** Run messages in order with one isolate call per chunk; one result per message, in order. */
   runBatch(messages: readonly SandboxMessage[]): Promise<RunResult[]>;
   stats(): SandboxStats;

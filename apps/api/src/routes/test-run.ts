@@ -48,7 +48,9 @@ export async function testRunRoutes(app: FastifyInstance, { ctx }: { ctx: AppCon
         );
       }
       const spec = openSpec(ctx, pipeline);
-      const format = spec.source.config.format;
+      // Test events arrive as JSON: for json, otlp_json and otlp_proto sources they are the decoded
+      // objects the handler sees (an otlp_proto message decodes to the otlp_json object).
+      const format: "text" | "json" = spec.source.config.format === "text" ? "text" : "json";
       const topic = req.body.topic ?? spec.source.config.topic;
       const messages = req.body.events.map((event, i) => {
         const value = format === "text" && typeof event === "string" ? event : JSON.stringify(event);

@@ -23,6 +23,18 @@ export interface RuntimeConfig {
   memoryMb: number;
 }
 
+/**
+ * One character per message in a call's `formats` string: how the runtime turns the value into the
+ * handler's `data`. j: JSON.parse; t: the string as is; p / l: an OTLP protobuf
+ * ExportTraceServiceRequest / ExportLogsServiceRequest decoded by the @weir/otlp decoder script.
+ */
+export const FORMAT_CODES = {
+  json: "j",
+  text: "t",
+  otlp_proto_traces: "p",
+  otlp_proto_logs: "l",
+} as const;
+
 /** Layout of the SharedArrayBuffer the runtime writes progress into, read by the host watchdog. */
 export const PROGRESS = {
   bytes: 16,

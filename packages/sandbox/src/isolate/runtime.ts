@@ -16,6 +16,7 @@ import { PROGRESS, type RuntimeConfig } from "./protocol.ts";
 import { atob, base64, btoa, TextDecoder, TextEncoder } from "./text.ts";
 
 type Handler = (data: unknown, log: unknown) => unknown;
+type OtlpDecoder = { decodeTraces(u8: Uint8Array): unknown; decodeLogs(u8: Uint8Array): unknown };
 
 const g = globalThis as unknown as Record<string, unknown>;
 const parse = JSON.parse;
@@ -27,6 +28,7 @@ const defineProperty = Object.defineProperty;
 const freeze = Object.freeze;
 const PromiseCtor = Promise;
 const promiseThen = Promise.prototype.then;
+const U8 = Uint8Array;
 
 // JSON.stringify silently drops functions; a row with a function in it is a handler bug, so make
 // it fail loudly. (BigInt and cycles already throw.)
@@ -42,6 +44,11 @@ defineProperty(Function.prototype, "toJSON", {
 // Wasm memories live outside the V8 heap, where the isolate's heap limit does not bound them;
 // handlers have no use for them.
 delete g.WebAssembly;
+
+// The OTLP protobuf decoder, when the host loaded it (before this script): captured and its global
+// removed before handler code runs, so a handler cannot replace it.
+const otlp = g.__weirOtlp as OtlpDecoder | undefined;
+delete g.__weirOtlp;
 
 let config: RuntimeConfig;
 let handler: Handler | undefined;
@@ -133,11 +140,21 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
+/** The handler's `data` for a raw value and its format code (see FORMAT_CODES). */
+function decode(value: unknown, format: number): unknown {
+  if (format === 106 /* j */) return parse(value as string);
+  if (!otlp) throw new TypeError("the OTLP decoder is not loaded in this sandbox");
+  if (!(value instanceof U8)) throw new TypeError("an otlp_proto message must be bytes");
+  if (format === 112 /* p */) return otlp.decodeTraces(value);
+  if (format === 108 /* l */) return otlp.decodeLogs(value);
+  throw new TypeError(`unknown message format code ${format}`);
+}
+
 /**
  * Process messages from `i` on, synchronously until a handler returns a promise; then continue
  * from that promise's settlement. Sync handlers never touch the microtask queue.
  */
-function loop(values: string[], formats: string, i: number): string | Promise<string> {
+function loop(values: Array<string | Uint8Array>, formats: string, i: number): string | Promise<string> {
   for (; i < values.length; i++) {
     if (rows.length >= config.chunkChars) return finish(i);
     const t0 = now();
@@ -145,9 +162,10 @@ function loop(values: string[], formats: string, i: number): string | Promise<st
     progressIndex[PROGRESS.indexSlot] = i;
     setCurrent(i);
     let data: unknown = values[i];
-    if (formats.charCodeAt(i) !== 116 /* t */) {
+    const format = formats.charCodeAt(i);
+    if (format !== 116 /* t */) {
       try {
-        data = parse(data as string);
+        data = decode(data, format);
       } catch (err) {
         fail(i, "DECODE_ERROR", err, t0);
         continue;
@@ -181,9 +199,13 @@ function loop(values: string[], formats: string, i: number): string | Promise<st
 
 /**
  * The host's entry point: run a chunk of messages with `logBudget` log lines to spend. `formats`
- * has one character per message: "j" to JSON.parse the value here, "t" to pass the string.
+ * has one character per message (FORMAT_CODES in protocol.ts): how to turn the value into `data`.
  */
-function run(values: string[], formats: string, logBudget: number): string | Promise<string> {
+function run(
+  values: Array<string | Uint8Array>,
+  formats: string,
+  logBudget: number,
+): string | Promise<string> {
   beginLogs(logBudget, config.maxLogLineChars);
   rows = stats = errors = "";
   return loop(values, formats, 0);

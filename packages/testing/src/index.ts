@@ -57,4 +57,5 @@ export {
   type TestSaslMechanism,
 } from "./kafka-sasl.ts";
 export * from "./otelcol.ts";
+export * from "./otlp-grpc.ts";
 export { type ApiProcess, type AppProcess, freePort, startApi, startWorker } from "./processes.ts";

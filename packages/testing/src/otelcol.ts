@@ -177,6 +177,8 @@ export interface TelemetrygenOptions {
   serviceName?: string;
   /** Child spans per trace (traces only; telemetrygen's default is 1). */
   childSpans?: number;
+  /** Each span's duration, e.g. "5ms" (traces only; telemetrygen's default is 123µs). */
+  spanDuration?: string;
   timeoutMs?: number;
 }
 
@@ -222,6 +224,7 @@ export async function runTelemetrygen(opts: TelemetrygenOptions): Promise<Teleme
     serviceName,
   ];
   if (opts.signal === "traces") args.push("--child-spans", String(childSpans));
+  if (opts.signal === "traces" && opts.spanDuration) args.push("--span-duration", opts.spanDuration);
   for (const [k, v] of Object.entries(opts.attrs ?? {})) args.push("--telemetry-attributes", attrFlag(k, v));
   const output = await new Promise<string>((ok, fail) => {
     execFile(

@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   "HANDLER_TIMEOUT",
   "HANDLER_MEMORY",
   "HANDLER_OUTPUT",
+  /** The process running the handler died during the message (signal, exit code, V8 fatal error). */
+  "HANDLER_CRASH",
   "SANDBOX_DISPOSED",
   // sinks and sources
   "SINK_RETRYABLE",

@@ -72,7 +72,7 @@ describe("generator compression", () => {
     topics.push(topic);
     const cli = resolve(dirname(fileURLToPath(import.meta.url)), "cli.ts");
     const run = (args: string[]) =>
-      promisify(execFile)(process.execPath, ["--import", "tsx", cli, ...args], {
+      promisify(execFile)(process.execPath, [cli, ...args], {
         cwd: resolve(dirname(cli), ".."),
         timeout: 60_000,
       });

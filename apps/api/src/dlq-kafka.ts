@@ -9,30 +9,22 @@
  */
 import { randomBytes } from "node:crypto";
 import {
-  type IHeaders,
-  Kafka,
-  type KafkaConfig,
-  type KafkaMessage,
-  KafkaLogLevel as logLevel,
+  type ConsumedMessage,
+  createKafka,
+  dlqReplayMessage,
+  type Kafka,
+  kafkaClientConfig,
+  parseDlqMessage,
 } from "@weir/connectors";
-import {
-  brokerList,
-  DLQ_HEADER,
-  DLQ_HEADER_PREFIX,
-  type DlqRecord,
-  type DlqStage,
-  type KafkaSourceConfig,
-  type SerializedError,
-  WeirError,
-} from "@weir/core";
+import { DLQ_HEADER, type DlqRecord, type KafkaSourceConfig, WeirError } from "@weir/core";
 
-/** A DLQ message with its raw bytes, kept for replay. */
-export interface RawDlqMessage {
+/**
+ * A DLQ message as consumed (raw key, value and headers, repeated headers kept), with its
+ * partition; parsed for display and rebuilt for replay by @weir/connectors' DLQ codec, the same
+ * module the worker's DLQ writer encodes with.
+ */
+export interface RawDlqMessage extends ConsumedMessage {
   partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Record<string, Buffer>;
 }
 
 export interface ReadRange {
@@ -43,40 +35,12 @@ export interface ReadRange {
   end: bigint;
 }
 
+/** A client for a pipeline's cluster: the source's brokers, SASL and TLS, as the worker connects. */
 export function kafkaFor(source: KafkaSourceConfig): Kafka {
-  const config: KafkaConfig = {
-    clientId: "weir-api",
-    brokers: brokerList(source),
-    connectionTimeout: 3000,
-    requestTimeout: 10_000,
+  return createKafka({
+    ...kafkaClientConfig(source, "weir-api", { connectionTimeoutMs: 3000, requestTimeoutMs: 10_000 }),
     retry: { retries: 2, initialRetryTime: 200 },
-    logLevel: logLevel.NOTHING,
-  };
-  if (source.tls) {
-    config.ssl =
-      source.tls === true
-        ? true
-        : {
-            ...(source.tls.ca ? { ca: [source.tls.ca] } : {}),
-            ...(source.tls.cert ? { cert: source.tls.cert } : {}),
-            ...(source.tls.key
-              ? { key: typeof source.tls.key === "string" ? source.tls.key : source.tls.key.secret }
-              : {}),
-            ...(source.tls.reject_unauthorized !== undefined
-              ? { rejectUnauthorized: source.tls.reject_unauthorized }
-              : {}),
-          };
-  }
-  if (source.sasl) {
-    const password =
-      typeof source.sasl.password === "string" ? source.sasl.password : source.sasl.password.secret;
-    config.sasl = {
-      mechanism: source.sasl.mechanism,
-      username: source.sasl.username,
-      password,
-    } as KafkaConfig["sasl"];
-  }
-  return new Kafka(config);
+  });
 }
 
 function dlqError(message: string, cause: unknown): WeirError {
@@ -178,63 +142,26 @@ export async function readRanges(
   return { messages: kept.slice(0, max), truncated };
 }
 
-function toRaw(partition: number, msg: KafkaMessage): RawDlqMessage {
-  const headers: Record<string, Buffer> = {};
-  for (const [k, v] of Object.entries(msg.headers ?? ({} as IHeaders))) {
-    const first = Array.isArray(v) ? v[0] : v;
-    if (first !== undefined) headers[k] = Buffer.isBuffer(first) ? first : Buffer.from(String(first));
-  }
-  return { partition, offset: msg.offset, key: msg.key ?? null, value: msg.value ?? null, headers };
+function toRaw(partition: number, msg: ConsumedMessage): RawDlqMessage {
+  return {
+    partition,
+    offset: msg.offset,
+    timestamp: msg.timestamp,
+    key: msg.key ?? null,
+    value: msg.value ?? null,
+    headers: msg.headers ?? {},
+  };
 }
 
 export function pipelineOf(m: RawDlqMessage): string | undefined {
-  return m.headers[DLQ_HEADER.pipelineId]?.toString("utf8");
+  const v = m.headers?.[DLQ_HEADER.pipelineId];
+  const one = Array.isArray(v) ? v[v.length - 1] : v;
+  return one === undefined ? undefined : one.toString();
 }
 
-function utf8(buf: Buffer | null): string | null | undefined {
-  if (buf === null) return null;
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(buf);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The API's view of a raw DLQ message (core's DlqRecord). */
+/** The API's view of a raw DLQ message (core's DlqRecord), by the shared codec. */
 export function toDlqRecord(m: RawDlqMessage): DlqRecord {
-  const h = (name: string) => m.headers[name]?.toString("utf8");
-  let error: SerializedError;
-  try {
-    error = JSON.parse(h(DLQ_HEADER.error) ?? "");
-  } catch {
-    error = { name: "Error", message: h(DLQ_HEADER.error) ?? "unknown", code: "INTERNAL", retryable: false };
-  }
-  const key = utf8(m.key);
-  const value = utf8(m.value);
-  const binary = key === undefined || value === undefined;
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m.headers))
-    headers[k] = binary ? v.toString("base64") : v.toString("utf8");
-  return {
-    id: `${m.partition}-${m.offset}`,
-    dlq_partition: m.partition,
-    dlq_offset: m.offset,
-    pipeline_id: h(DLQ_HEADER.pipelineId) ?? "",
-    source: {
-      topic: h(DLQ_HEADER.sourceTopic) ?? "",
-      partition: Number(h(DLQ_HEADER.sourcePartition) ?? -1),
-      offset: h(DLQ_HEADER.sourceOffset) ?? "",
-    },
-    stage: (h(DLQ_HEADER.stage) ?? "handler") as DlqStage,
-    error,
-    attempts: Number(h(DLQ_HEADER.attempts) ?? 0),
-    handler_version: h(DLQ_HEADER.handlerVersion) ?? null,
-    failed_at: Number(h(DLQ_HEADER.failedAt) ?? 0),
-    key: binary ? (m.key?.toString("base64") ?? null) : (key ?? null),
-    value: binary ? (m.value?.toString("base64") ?? null) : (value ?? null),
-    encoding: binary ? "base64" : "utf8",
-    headers,
-  };
+  return parseDlqMessage(m, m.partition);
 }
 
 /** Produce records back to `topic` with their original key, value and non-`weir.*` headers. */
@@ -247,13 +174,10 @@ export async function replay(kafka: Kafka, topic: string, messages: RawDlqMessag
       await producer.send({
         topic,
         acks: -1,
-        messages: messages.slice(i, i + 500).map((m) => ({
-          key: m.key,
-          value: m.value,
-          headers: Object.fromEntries(
-            Object.entries(m.headers).filter(([k]) => !k.startsWith(DLQ_HEADER_PREFIX)),
-          ),
-        })),
+        messages: messages.slice(i, i + 500).map((m) => {
+          const { key, value, headers } = dlqReplayMessage(m);
+          return { key, value, headers };
+        }),
       });
     }
   } catch (err) {

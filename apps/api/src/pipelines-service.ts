@@ -83,14 +83,13 @@ export function computeStatus(row: PipelineRow, reports: ReportRow[]): PipelineS
     }
   }
   const current = reports.filter((r) => r.revision >= row.revision);
-  const state: PipelineStatus["state"] =
-    row.desired === "paused"
-      ? "paused"
-      : reports.length === 0 || current.length < reports.length
-        ? "deploying"
-        : current.some((r) => r.state === "failing")
-          ? "failing"
-          : "running";
+  const state = deriveState(row, reports.length, current);
+  if (state === "stalled") {
+    // The stall's reason beats an older error: it is why the pipeline does not move.
+    const stalled = current.filter((r) => r.state === "stalled" && r.lastErrorJson);
+    const latest = stalled.sort((a, b) => b.reportedAt - a.reportedAt)[0];
+    if (latest) lastError = { at: latest.reportedAt, err: JSON.parse(latest.lastErrorJson!) };
+  }
   return {
     state,
     desired: row.desired,
@@ -108,6 +107,24 @@ export function computeStatus(row: PipelineRow, reports: ReportRow[]): PipelineS
       reported_at: r.reportedAt,
     })),
   };
+}
+
+/**
+ * One state from desired state and the workers' reports, worst first: paused (desired), deploying
+ * (a worker still on an older revision, or none reporting), stalled, failing, waiting_for_handler
+ * (every worker says no handler version is uploaded), else running.
+ */
+function deriveState(
+  row: PipelineRow,
+  reported: number,
+  current: ReportRow[],
+): PipelineStatus["state"] {
+  if (row.desired === "paused") return "paused";
+  if (reported === 0 || current.length < reported) return "deploying";
+  if (current.some((r) => r.state === "stalled")) return "stalled";
+  if (current.some((r) => r.state === "failing")) return "failing";
+  if (current.every((r) => r.state === "waiting_for_handler")) return "waiting_for_handler";
+  return "running";
 }
 
 export function statusOf(ctx: AppContext, row: PipelineRow): PipelineStatus {

@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   "HANDLER_TIMEOUT",
   "HANDLER_MEMORY",
   "HANDLER_OUTPUT",
+  /** The process running the handler died (signal, exit code, V8 fatal error) while on this message, too often. */
+  "HANDLER_CRASH",
   /** The process running the handler died during the message (signal, exit code, V8 fatal error). */
   "HANDLER_CRASH",
   "SANDBOX_DISPOSED",
@@ -33,6 +35,8 @@ export const ERROR_CODES = [
   /** The TLS handshake with a Kafka broker failed (untrusted or invalid certificate). */
   "KAFKA_TLS",
   "DLQ_ERROR",
+  /** A partition with lag made no progress for the worker's stall window. */
+  "STALLED",
   // anything else
   "INTERNAL",
 ] as const;

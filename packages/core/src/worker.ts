@@ -3,7 +3,18 @@ import type { SerializedError } from "./errors.ts";
 import type { LogRecord } from "./log.ts";
 import type { PipelineSpec } from "./spec.ts";
 
-export const PIPELINE_STATES = ["running", "paused", "failing", "deploying"] as const;
+/**
+ * What a pipeline can report. `stalled`: a partition has lag and made no progress for the worker's
+ * stall window (reason in last_error); `waiting_for_handler`: running but no handler version uploaded.
+ */
+export const PIPELINE_STATES = [
+  "running",
+  "paused",
+  "failing",
+  "deploying",
+  "stalled",
+  "waiting_for_handler",
+] as const;
 export type PipelineState = (typeof PIPELINE_STATES)[number];
 
 /** A compiled handler version as workers load it. */

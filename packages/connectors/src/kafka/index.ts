@@ -5,8 +5,6 @@
  */
 
 export {
-  consumerStart,
-  decodeValue,
   type KafkaClientOptions,
   kafkaClientConfig,
 } from "../sources/kafka/client.ts";

@@ -2,7 +2,7 @@ import type { KafkaSourceConfig } from "@weir/core";
 import { kafkaBrokers, uniqueName } from "@weir/testing";
 import { Kafka } from "kafkajs";
 import { describe, expect, it } from "vitest";
-import { consumerStart, decodeValue, kafkaClientConfig } from "./client.ts";
+import { kafkaClientConfig } from "./client.ts";
 
 const base: KafkaSourceConfig = {
   bootstrap_servers: "b1:9092, b2:9093",
@@ -55,24 +55,5 @@ describe("kafkaClientConfig", () => {
     } finally {
       await admin.disconnect();
     }
-  });
-});
-
-describe("consumerStart and decodeValue", () => {
-  it("defaults the group and maps the offset reset", () => {
-    expect(consumerStart(base, "p1")).toEqual({ groupId: "weir-p1", fromBeginning: true });
-    expect(consumerStart({ ...base, group_id: "g", auto_offset_reset: "latest" }, "p1")).toEqual({
-      groupId: "g",
-      fromBeginning: false,
-    });
-  });
-
-  it("decodes json and text, and refuses bad json as DECODE_ERROR", () => {
-    expect(decodeValue(Buffer.from('{"a":1}'), "json")).toEqual({ a: 1 });
-    expect(decodeValue(Buffer.from("héllo"), "text")).toBe("héllo");
-    expect(() => decodeValue(Buffer.from("{nope"), "json")).toThrow(
-      expect.objectContaining({ code: "DECODE_ERROR" }),
-    );
-    expect(() => decodeValue(null, "text")).toThrow(expect.objectContaining({ code: "DECODE_ERROR" }));
   });
 });

@@ -1,9 +1,9 @@
 /**
  * The Kafka side of a pipeline's source, client half: the kafkajs config (brokers, SASL, TLS) from a
- * spec, where a fresh consumer group starts, and how a message's value becomes the handler's input.
- * The consumer loop itself (offsets, pause/resume, batching) lives in the worker.
+ * spec. The consumer loop itself (offsets, pause/resume, batching) lives in the worker; decoding a
+ * message's value happens in the sandbox.
  */
-import { brokerList, type KafkaSourceConfig, reveal, WeirError } from "@weir/core";
+import { brokerList, type KafkaSourceConfig, reveal } from "@weir/core";
 import {
   type KafkaConfig,
   type logCreator,
@@ -64,34 +64,5 @@ function saslOptions(sasl: NonNullable<KafkaSourceConfig["sasl"]>): SASLOptions 
       return { mechanism: "scram-sha-256", username, password };
     case "scram-sha-512":
       return { mechanism: "scram-sha-512", username, password };
-  }
-}
-
-/** Consumer group and start position of a source (`fromBeginning` applies only to a new group). */
-export function consumerStart(
-  source: KafkaSourceConfig,
-  pipelineId: string,
-): { groupId: string; fromBeginning: boolean } {
-  return {
-    groupId: source.group_id ?? `weir-${pipelineId}`,
-    fromBeginning: (source.auto_offset_reset ?? "earliest") === "earliest",
-  };
-}
-
-/**
- * The handler's input for a message value: the parsed JSON (`format: json`) or the UTF-8 text
- * (`format: text`). Throws DECODE_ERROR (the worker dead-letters the message at stage `decode`).
- */
-export function decodeValue(value: Buffer | null, format: KafkaSourceConfig["format"]): unknown {
-  if (value === null) throw new WeirError("DECODE_ERROR", "message has no value (tombstone)");
-  const text = value.toString("utf8");
-  if (format === "text") return text;
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new WeirError("DECODE_ERROR", `message value is not JSON: ${(err as Error).message}`, {
-      cause: err,
-      details: { bytes: value.length },
-    });
   }
 }

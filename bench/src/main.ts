@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: Weir end to end (Kafka -> otel-traces in the sandbox -> ClickHouse) against two
  * baselines on the same data in the same invocation, a latency run at half the measured maximum,
- * and a consume-only comparison of Kafka clients. Writes bench/results/<date>-<sha>.json and prints
+ * and kafkajs vs @platformatic/kafka (consume only and end to end) on topics compressed with each
+ * of `--codecs`. Writes bench/results/<date>-<sha>.json and prints
  * a one-screen summary. See bench/README.md for what each figure means and how it is measured.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -9,22 +10,17 @@ import os from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@clickhouse/client";
+import { KAFKA_COMPRESSIONS, type KafkaCompression } from "@weir/connectors";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { Kafka, logLevel } from "kafkajs";
 import type { ChildOptions } from "./child/harness.ts";
+import { type ClientId, clientName, compareClients, runClientMatrix } from "./clients.ts";
 import { computeFloor } from "./compute.ts";
 import { benchMessage, type DataSpec } from "./data.ts";
-import { createTopic, deleteTopic, loadTopic, producePaced } from "./load.ts";
+import { createTopic, deleteTopic, type LoadStats, loadTopic, producePaced } from "./load.ts";
 import { boxCpuFigures, figures, round, runToCompletion } from "./measure.ts";
 import { clockTicks, findServices } from "./procstat.ts";
-import {
-  type BenchResults,
-  type ClientFigures,
-  gitInfo,
-  machine,
-  packageVersion,
-  summary,
-} from "./report.ts";
+import { type BenchResults, gitInfo, machine, packageVersion, summary } from "./report.ts";
 import { startChild } from "./spawn.ts";
 import { countRows, createTable, dropTable, serverVersion } from "./tables.ts";
 
@@ -37,6 +33,14 @@ function int(name: string, min: number) {
       throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
     return v;
   };
+}
+
+function codecList(value: string): KafkaCompression[] {
+  const list = value.split(",").map((s) => s.trim()) as KafkaCompression[];
+  const bad = list.filter((c) => !KAFKA_COMPRESSIONS.includes(c));
+  if (list.length === 0 || bad.length > 0)
+    throw new InvalidArgumentError(`codecs must be a list of ${KAFKA_COMPRESSIONS.join(", ")}`);
+  return [...new Set(list)];
 }
 
 const program = new Command()
@@ -52,7 +56,16 @@ const program = new Command()
     30,
   )
   .option("--skip-baselines", "run only Weir (no compute floor, no plain consumer)")
-  .option("--skip-clients", "skip the consume-only kafkajs vs @platformatic/kafka comparison")
+  .option(
+    "--skip-clients",
+    "skip the kafkajs vs @platformatic/kafka comparison (consume only and end to end)",
+  )
+  .option(
+    "--codecs <list>",
+    "batch codecs, one topic each; Weir and (b) read the first; the clients read all",
+    codecList,
+    codecList("none,snappy,zstd"),
+  )
   .addOption(
     new Option("--sink <type>", "sink (Debian's ClickHouse 18.16, legacy table flavor)")
       .choices(["clickhouse"])
@@ -91,6 +104,7 @@ const o = program.opts<{
   latencySeconds: number;
   skipBaselines?: boolean;
   skipClients?: boolean;
+  codecs: KafkaCompression[];
   sink: string;
   maxBatchRows: number;
   maxBatchWaitMs: number;
@@ -160,23 +174,43 @@ async function freshTable(kind: string): Promise<string> {
 
 async function main(): Promise<void> {
   const chVersion = await serverVersion(ch);
-  const topic = `bench-otel-${runId}`;
-  await createTopic(kafka, topic, o.partitions);
-  topics.push(topic);
-  say(`loading ${messages} messages x ${o.spansPerMessage} spans into ${topic} (${o.partitions} partitions)`);
-  let lastSay = 0;
-  const load = await loadTopic(kafka, topic, o.partitions, data, messages, (sent) => {
-    if (Date.now() - lastSay > 3000) {
-      lastSay = Date.now();
-      say(`  loaded ${sent}/${messages}`);
-    }
+  // One topic per codec, the same messages in each; Weir and (b) read the first.
+  const loaded: { codec: KafkaCompression; topic: string; stats: LoadStats }[] = [];
+  for (const codec of o.codecs) {
+    const topic = `bench-otel-${codec}-${runId}`;
+    await createTopic(kafka, topic, o.partitions);
+    topics.push(topic);
+    say(
+      `loading ${messages} messages x ${o.spansPerMessage} spans into ${topic} (${o.partitions} partitions, ${codec})`,
+    );
+    let lastSay = 0;
+    const stats = await loadTopic(
+      kafka,
+      topic,
+      o.partitions,
+      data,
+      messages,
+      (sent) => {
+        if (Date.now() - lastSay > 3000) {
+          lastSay = Date.now();
+          say(`  loaded ${sent}/${messages}`);
+        }
+      },
+      codec,
+    );
+    say(
+      `loaded ${stats.messages} messages (${(stats.bytes / 1e6).toFixed(0)} MB) in ${stats.seconds.toFixed(1)} s`,
+    );
+    loaded.push({ codec, topic, stats });
+  }
+  const { topic, stats: load, codec: weirCodec } = loaded[0]!;
+  const rate = (l: LoadStats) => ({
+    messagesPerSec: Math.round(l.messages / l.seconds),
+    mbPerSec: round(l.bytes / 1e6 / l.seconds, 2),
   });
-  say(
-    `loaded ${load.messages} messages (${(load.bytes / 1e6).toFixed(0)} MB) in ${load.seconds.toFixed(1)} s`,
-  );
 
   const results: Omit<BenchResults, "summary"> = {
-    schema: 2,
+    schema: 3,
     date,
     git: gitInfo(),
     command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
@@ -195,6 +229,8 @@ async function main(): Promise<void> {
       spansPerMessage: o.spansPerMessage,
       messages,
       partitions: o.partitions,
+      codecs: o.codecs,
+      weirCodec,
       sink: `${o.sink} (legacy table flavor, migrations/clickhouse/legacy/001)`,
       maxBatchRows: o.maxBatchRows,
       maxBatchWaitMs: o.maxBatchWaitMs,
@@ -206,11 +242,8 @@ async function main(): Promise<void> {
       seed: o.seed,
       targets: { rowsPerSec: 100_000, cpuPerRowRatio: 1.3, p99Ms: 1000 },
     },
-    load: {
-      ...load,
-      messagesPerSec: Math.round(load.messages / load.seconds),
-      mbPerSec: round(load.bytes / 1e6 / load.seconds, 2),
-    },
+    load: { ...load, ...rate(load) },
+    loads: loaded.map((l) => ({ codec: l.codec, topic: l.topic, ...l.stats, ...rate(l.stats) })),
     weir: undefined as unknown as BenchResults["weir"],
     baselines: {},
     ratios: {},
@@ -274,23 +307,27 @@ async function main(): Promise<void> {
   }
 
   if (!o.skipClients) {
-    const clients: ClientFigures[] = [];
-    for (const client of ["kafkajs", "platformatic"] as const) {
-      say(`consume only: ${client}`);
-      const r = await runToCompletion("consume", childOptions(topic, "", messages, { client }), client);
-      const wall = (r.endedAt - r.startedAt) / 1000;
-      clients.push({
-        client: client === "kafkajs" ? "kafkajs" : "@platformatic/kafka",
-        version: packageVersion(client === "kafkajs" ? "kafkajs" : "@platformatic/kafka"),
-        messages: r.messages,
-        messagesPerSec: Math.round(r.messages / wall),
-        mbPerSec: round(r.bytes / 1e6 / wall, 2),
-        cpuSeconds: round(r.cpuMs / 1000, 2),
-        cpuSecondsPerGB: round(r.cpuMs / 1000 / (r.bytes / 1e9), 2),
-        peakRssMB: Math.round(r.peakRssBytes / 2 ** 20),
-      });
-    }
-    results.clients = clients;
+    const version = (c: ClientId) => packageVersion(clientName(c));
+    const matrix = await runClientMatrix({
+      topics: loaded.map((l) => ({ codec: l.codec, topic: l.topic, messages })),
+      childOptions,
+      freshTable,
+      countRows: (table) => countRows(ch, table),
+      version,
+      cores,
+      hz,
+      reuse: b
+        ? {
+            codec: weirCodec,
+            result: { client: "kafkajs", version: version("kafkajs"), codec: weirCodec, ...b },
+          }
+        : undefined,
+      endToEnd: true,
+      say,
+    });
+    results.clients = matrix.consume;
+    results.clientsEndToEnd = matrix.endToEnd;
+    results.clientComparison = compareClients(matrix.consume, matrix.endToEnd);
   }
 
   if (o.latencySeconds > 0) {

@@ -1,7 +1,7 @@
 /** Run one measuring child to completion and turn its raw result into the reported figures. */
 import type { ChildOptions, ChildResult } from "./child/harness.ts";
 import { cpuDelta } from "./procstat.ts";
-import { startChild } from "./spawn.ts";
+import { type ChildName, startChild } from "./spawn.ts";
 import { type LatencySummary, summarize, sustainedRate } from "./stats.ts";
 
 export interface ConsumerFigures {
@@ -169,7 +169,7 @@ function roundAll(s: LatencySummary): LatencySummary {
 
 /** Run a child until it has written `opts.expectedMessages`; fail if it stalls for `stallMs`. */
 export async function runToCompletion(
-  name: "weir" | "plain" | "consume",
+  name: ChildName,
   opts: ChildOptions,
   label: string,
   stallMs = 120_000,

@@ -2,25 +2,22 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import os from "node:os";
+import { type ClientComparison, type ClientEndToEnd, type ClientFigures, clientLines } from "./clients.ts";
 import type { ComputeResult } from "./compute.ts";
 import type { LoadStats } from "./load.ts";
 import type { BoxCpuFigures, ConsumerFigures } from "./measure.ts";
 import type { ServiceLookup } from "./procstat.ts";
 
-export interface ClientFigures {
-  client: string;
-  version: string;
-  messages: number;
-  messagesPerSec: number;
-  mbPerSec: number;
-  cpuSeconds: number;
-  cpuSecondsPerGB: number;
-  peakRssMB: number;
-}
+export type { ClientComparison, ClientEndToEnd, ClientFigures };
 
 export interface BenchResults {
-  /** 2: adds `serviceProcesses` and `boxCpu` on every consumer run (weir, plainConsumer, latency.weir). */
-  schema: 2;
+  /**
+   * 2: adds `serviceProcesses` and `boxCpu` on every consumer run (weir, plainConsumer, latency.weir).
+   * 3: one topic per codec (`settings.codecs`, `loads`; `load` is the topic Weir and (b) read,
+   * `settings.weirCodec`), `clients` per codec (`codec`), `clientsEndToEnd` ((b) on each client and
+   * codec) and `clientComparison` (platformatic / kafkajs per codec).
+   */
+  schema: 3;
   date: string;
   git: { sha: string; dirty: boolean };
   command: string;
@@ -46,7 +43,13 @@ export interface BenchResults {
     producedMessages: number;
     weir: ConsumerFigures;
   };
+  /** Per codec topic: what the loader sent and how fast. */
+  loads: (LoadStats & { codec: string; topic: string; messagesPerSec: number; mbPerSec: number })[];
+  /** Consume only, each client on each codec's topic. */
   clients?: ClientFigures[];
+  /** The hand-written consumer (b) on each client and codec's topic. */
+  clientsEndToEnd?: ClientEndToEnd[];
+  clientComparison?: ClientComparison[];
   /** The broker and ClickHouse server processes whose CPU each consumer run reads (null: not measured, see notes). */
   serviceProcesses: ServiceLookup & { clockTicksPerSec: number };
   summary: string;
@@ -97,7 +100,7 @@ export function summary(r: Omit<BenchResults, "summary">): string {
   const b = r.baselines.plainConsumer;
   const lines = [
     `Weir bench ${r.date} ${r.git.sha}${r.git.dirty ? "+dirty" : ""}  ${r.machine.cpus} cores, ${r.load.messages} messages x ${r.settings.spansPerMessage} spans = ${n(r.load.spans)} spans -> ${n(r.load.expectedRows)} rows, ${r.settings.partitions} partitions`,
-    `load: ${n(r.load.messagesPerSec)} msg/s, ${f2(r.load.mbPerSec)} MB/s into Kafka`,
+    `load: ${r.loads.map((l) => `${l.codec} ${n(l.messagesPerSec)} msg/s, ${f2(l.mbPerSec)} MB/s`).join("; ")} into Kafka; weir and (b) read the ${r.settings.weirCodec} topic`,
     "",
     "                          rows/s   CPU-s/1M rows   cores   peak RSS",
     `  weir (sandbox, CH)  ${n(w.rowsPerSec).padStart(10)}   ${f2(w.cpuSecondsPerMillionRows).padStart(13)}   ${f2(w.cores).padStart(5)}   ${String(w.peakRssMB).padStart(5)} MB   (${n(w.verifiedRows)} rows verified in ClickHouse)`,
@@ -121,13 +124,7 @@ export function summary(r: Omit<BenchResults, "summary">): string {
       `latency at ${n(r.latency.targetRowsPerSec)} rows/s (${n(r.latency.messagesPerSec)} msg/s, half the max) for ${r.latency.seconds}s: p50 ${n(l.p50)} ms, p95 ${n(l.p95)} ms, p99 ${n(l.p99)} ms, max ${n(l.max)} ms over ${n(l.messages)} messages; worker ${f2(r.latency.weir.cores)} cores`,
     );
   }
-  if (r.clients?.length) {
-    lines.push("consume only (no handler, no sink):");
-    for (const c of r.clients)
-      lines.push(
-        `  ${`${c.client} ${c.version}`.padEnd(26)} ${n(c.messagesPerSec).padStart(7)} msg/s  ${f2(c.mbPerSec).padStart(7)} MB/s  ${f2(c.cpuSecondsPerGB).padStart(6)} CPU-s/GB  ${c.peakRssMB} MB RSS`,
-      );
-  }
+  lines.push(...clientLines(r.clients ?? [], r.clientsEndToEnd ?? []));
   lines.push(...boxCpuLines(r), ...jsonFloorLines(r));
   const cpuRatio = r.ratios["CPU per row, weir / (b) plain consumer"];
   const t = r.settings.targets as { rowsPerSec: number; cpuPerRowRatio: number; p99Ms: number };

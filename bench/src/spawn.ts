@@ -3,6 +3,9 @@ import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { ChildOptions, ChildResult, ToParent } from "./child/harness.ts";
 
+/** The child scripts under src/child/. */
+export type ChildName = "weir" | "plain" | "plain-platformatic" | "consume";
+
 export interface RunningChild {
   proc: ChildProcess;
   ready: Promise<void>;
@@ -12,7 +15,7 @@ export interface RunningChild {
   stop(): void;
 }
 
-export function startChild(name: "weir" | "plain" | "consume", opts: ChildOptions): RunningChild {
+export function startChild(name: ChildName, opts: ChildOptions): RunningChild {
   const script = fileURLToPath(new URL(`./child/${name}.ts`, import.meta.url));
   const proc = fork(script, [JSON.stringify(opts)], {
     execArgv: ["--no-node-snapshot", ...opts.nodeFlags],

@@ -1,10 +1,12 @@
 /**
- * Child process: consume-only throughput of a Kafka client on the benchmark topic (no handler, no
- * sink): fetch every message, decode its value to a string, count. kafkajs (what Weir uses) vs
- * @platformatic/kafka (maintained, similar promise/stream API, Node >= 20.19 in its 1.x line).
+ * Child process: consume-only throughput of a Kafka client on a benchmark topic (no handler, no
+ * sink): fetch every message, decode its value to a string, count. kafkajs 2.2.4 (what Weir uses,
+ * with the snappy/lz4/zstd codecs Weir's Kafka module registers) vs @platformatic/kafka 2.x (its own
+ * snappy/lz4 in wasm, zstd/gzip on node:zlib). Both read with the same fetch limits.
  */
 import { Consumer, MessagesStreamModes } from "@platformatic/kafka";
-import { Kafka, logLevel } from "kafkajs";
+// Weir's Kafka module: kafkajs' own class, with snappy, lz4 and zstd registered by the import.
+import { Kafka, KafkaLogLevel } from "@weir/connectors";
 import { runChild } from "./harness.ts";
 
 await runChild(async (opts, rec) => {
@@ -19,10 +21,11 @@ await runChild(async (opts, rec) => {
       topics: [opts.topic],
       mode: MessagesStreamModes.EARLIEST,
       autocommit: false,
+      maxBytesPerPartition: 8 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
       maxWaitTime: 500,
     });
-    stream.on("data", (m: { value: Buffer | undefined; timestamp: bigint }) => {
+    stream.on("data", (m) => {
       const text = m.value ? m.value.toString("utf8") : "";
       rec.bytes += text.length;
       rec.written(1, 0, [], Date.now());
@@ -34,7 +37,11 @@ await runChild(async (opts, rec) => {
       },
     };
   }
-  const kafka = new Kafka({ clientId: "bench-kafkajs", brokers: opts.brokers, logLevel: logLevel.ERROR });
+  const kafka = new Kafka({
+    clientId: "bench-kafkajs",
+    brokers: opts.brokers,
+    logLevel: KafkaLogLevel.ERROR,
+  });
   const consumer = kafka.consumer({
     groupId: opts.groupId,
     maxBytesPerPartition: 8 * 1024 * 1024,

@@ -114,13 +114,10 @@ export function computeStatus(row: PipelineRow, reports: ReportRow[]): PipelineS
  * (a worker still on an older revision, or none reporting), stalled, failing, waiting_for_handler
  * (every worker says no handler version is uploaded), else running.
  */
-function deriveState(
-  row: PipelineRow,
-  reported: number,
-  current: ReportRow[],
-): PipelineStatus["state"] {
+function deriveState(row: PipelineRow, reported: number, current: ReportRow[]): PipelineStatus["state"] {
   if (row.desired === "paused") return "paused";
   if (reported === 0 || current.length < reported) return "deploying";
+  if (current.some((r) => r.state === "deploying")) return "deploying";
   if (current.some((r) => r.state === "stalled")) return "stalled";
   if (current.some((r) => r.state === "failing")) return "failing";
   if (current.every((r) => r.state === "waiting_for_handler")) return "waiting_for_handler";

@@ -36,6 +36,27 @@ const WorkerEnv = Type.Object({
   WEIR_WORKER_PARTITION_CONCURRENCY: Int(4, 1),
   /** Kafka group session timeout: how long a dead worker holds its partitions before the group moves them. */
   WEIR_WORKER_SESSION_TIMEOUT_MS: Int(10_000, 6000),
+  /** Pipelines per cell (child process). Measured: see README "Process model". */
+  WEIR_WORKER_CELL_SIZE: Int(8, 1),
+  /** How often a cell reports to the supervisor (status, in-flight calls, progress, metrics). */
+  WEIR_WORKER_CELL_REPORT_MS: Int(250, 50),
+  /** A handler call older than timeout_ms plus this is ended by killing its cell (HANDLER_TIMEOUT). */
+  WEIR_WORKER_KILL_GRACE_MS: Int(2000, 100),
+  /** Cell deaths during one message before it is dead-lettered with HANDLER_CRASH. */
+  WEIR_WORKER_MAX_CRASHES: Int(3, 1),
+  /** A cell silent for this long is killed as hung. */
+  WEIR_WORKER_CELL_HANG_MS: Int(15_000, 500),
+  /** A partition with lag and no progress for this long (at least timeout_ms + grace + 1 s) is stalled. */
+  WEIR_WORKER_STALL_MS: Int(30_000, 500),
+  /** A start, swap, pause or delete not finished in a cell after this long restarts the cell. */
+  WEIR_WORKER_CONTROL_MS: Int(15_000, 500),
+  /** On SIGTERM, how long cells may drain before they are killed (the worker exits within 30 s). */
+  WEIR_WORKER_DRAIN_MS: Int(20_000, 0),
+  /** RSS allowed to a cell above the sum of its pipelines' memory_mb x isolates. */
+  WEIR_WORKER_CELL_HEADROOM_MB: Int(384, 32),
+  /** Niceness of cells (the supervisor keeps 0); cordoned cells get WEIR_WORKER_CORDON_NICE. */
+  WEIR_WORKER_CELL_NICE: Type.Integer({ default: 5, minimum: 0, maximum: 19 }),
+  WEIR_WORKER_CORDON_NICE: Type.Integer({ default: 15, minimum: 0, maximum: 19 }),
   /** pino level for the worker's own logs. */
   WEIR_LOG_LEVEL: Type.Union(
     ["trace", "debug", "info", "warn", "error", "fatal", "silent"].map((l) => Type.Literal(l)),

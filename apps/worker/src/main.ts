@@ -1,14 +1,16 @@
 /**
- * Worker entry point: parse the environment, serve /metrics, run the supervisor, and on SIGTERM or
- * SIGINT drain every pipeline (flush, commit, leave the group) before exiting.
+ * Worker entry point: the supervisor process. It parses the environment, serves /metrics and
+ * /healthz, runs the supervisor (which forks the cells that run pipelines), and on SIGTERM or
+ * SIGINT drains the cells with a deadline, kills what remains and exits within 30 s.
  */
 import { createServer } from "node:http";
 import { WeirClient } from "@weir/sdk";
 import { pino } from "pino";
+import { probeCgroup } from "./cgroup.ts";
 import { parseEnv } from "./env.ts";
 import { LogShipper } from "./logs.ts";
-import { WorkerMetrics } from "./metrics.ts";
 import { type ApiLink, Supervisor } from "./supervisor.ts";
+import { SupervisorMetrics } from "./supervisor-metrics.ts";
 
 const env = parseEnv(process.env);
 const log = pino({ level: env.WEIR_LOG_LEVEL, base: { worker: env.WEIR_WORKER_ID } });
@@ -23,7 +25,6 @@ const api: ApiLink = {
     await client.sendLogs(batch);
   },
 };
-const metrics = new WorkerMetrics();
 const logs = new LogShipper(
   env.WEIR_WORKER_ID,
   api.postLogs,
@@ -31,36 +32,48 @@ const logs = new LogShipper(
   env.WEIR_WORKER_LOG_FLUSH_MS,
   (err) => log.warn({ err }, "log shipping failed; lines kept in the bounded buffer"),
 );
+const cgroup = probeCgroup();
+if (!cgroup.enabled) log.info({ reason: cgroup.reason }, "cells run without cgroup limits (niceness only)");
+const metrics = new SupervisorMetrics();
 const supervisor = new Supervisor(
   api,
+  logs,
+  metrics,
   {
     workerId: env.WEIR_WORKER_ID,
-    logs,
-    metrics,
-    logger: log,
-    sandboxChunk: env.WEIR_WORKER_SANDBOX_CHUNK,
-    sandboxIsolates: env.WEIR_WORKER_ISOLATES,
-    partitionConcurrency: env.WEIR_WORKER_PARTITION_CONCURRENCY,
-    sessionTimeoutMs: env.WEIR_WORKER_SESSION_TIMEOUT_MS,
+    pollMs: env.WEIR_WORKER_POLL_MS,
+    reportMs: env.WEIR_WORKER_REPORT_MS,
+    cellSize: env.WEIR_WORKER_CELL_SIZE,
+    maxCrashes: env.WEIR_WORKER_MAX_CRASHES,
+    drainMs: Math.min(env.WEIR_WORKER_DRAIN_MS, 20_000),
+    cellNice: env.WEIR_WORKER_CELL_NICE,
+    cordonNice: env.WEIR_WORKER_CORDON_NICE,
+    cgroup,
+    hangMs: env.WEIR_WORKER_CELL_HANG_MS,
+    graceMs: env.WEIR_WORKER_KILL_GRACE_MS,
+    stallMs: env.WEIR_WORKER_STALL_MS,
+    controlMs: env.WEIR_WORKER_CONTROL_MS,
+    headroomMb: env.WEIR_WORKER_CELL_HEADROOM_MB,
+    isolates: Math.min(env.WEIR_WORKER_ISOLATES, env.WEIR_WORKER_PARTITION_CONCURRENCY),
   },
-  env.WEIR_WORKER_POLL_MS,
-  env.WEIR_WORKER_REPORT_MS,
   log,
 );
 
 const server = createServer((req, res) => {
   if (req.url === "/metrics") {
-    metrics.registry
-      .metrics()
-      .then((body) => {
-        res.writeHead(200, { "content-type": metrics.registry.contentType });
+    metrics
+      .expose(supervisor.cellMetrics())
+      .then(({ body, type }) => {
+        res.writeHead(200, { "content-type": type });
         res.end(body);
       })
       .catch(() => res.writeHead(500).end());
     return;
   }
   if (req.url === "/healthz") {
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true }));
+    res
+      .writeHead(200, { "content-type": "application/json" })
+      .end(JSON.stringify({ ok: true, ...supervisor.health() }));
     return;
   }
   res.writeHead(404).end();
@@ -74,13 +87,24 @@ if (env.WEIR_WORKER_METRICS_PORT >= 0) {
 
 logs.start();
 supervisor.start();
-log.info({ api: env.WEIR_API_URL }, "worker started");
+log.info(
+  {
+    api: env.WEIR_API_URL,
+    cell_size: env.WEIR_WORKER_CELL_SIZE,
+    cell_nice: env.WEIR_WORKER_CELL_NICE,
+    cordon_nice: env.WEIR_WORKER_CORDON_NICE,
+    cgroup: cgroup.enabled ? cgroup.base : `off: ${cgroup.reason}`,
+  },
+  "worker started",
+);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  log.info({ signal }, "draining pipelines");
+  log.info({ signal }, "draining cells");
+  // Whatever happens below (a hung API, a cell that ignores everything), the worker is gone in 30 s.
+  setTimeout(() => process.exit(1), 29_000).unref();
   await supervisor.stop();
   server.close();
   log.info("worker stopped");

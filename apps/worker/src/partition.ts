@@ -13,6 +13,8 @@ export class PartitionState {
   committed: string | null = null;
   highWatermark: string | null = null;
   paused = false;
+  /** Last time a message finished or an offset was committed here (stall detection). */
+  lastProgressAt = Date.now();
   /** The latest heartbeat callback kafkajs handed us for this partition. */
   heartbeat: (() => Promise<void>) | undefined;
   private tail: Promise<unknown> = Promise.resolve();

@@ -35,6 +35,9 @@ import {
 import { createSandbox, isBinaryFormat, type Sandbox, sandboxFormat } from "@weir/sandbox";
 import type { Logger } from "pino";
 import { nextOffset, OpenBatch, parsePendingMetadata, pendingMetadata } from "./batch.ts";
+import { type ChunkInFlight, locateInflight } from "./cell/inflight.ts";
+import { mergeResults, splitPoison } from "./cell/poison.ts";
+import type { InflightReport, PartitionProgress, PoisonEntry } from "./cell/protocol.ts";
 import { deliverRows, sleep, withRetry } from "./deliver.ts";
 import type { LogShipper } from "./logs.ts";
 import type { WorkerMetrics } from "./metrics.ts";
@@ -53,6 +56,8 @@ export interface RunnerDeps {
   sessionTimeoutMs: number;
   /** Called after each flushed batch is in the sink (and its failures in the DLQ), before its commit. */
   onFlushed?: (batch: FlushedBatch) => void;
+  /** Messages to dead-letter instead of running (they killed or hung an earlier cell). */
+  poisonFor?: (pipeline: string, topic: string, partition: number, offset: string) => PoisonEntry | undefined;
 }
 
 /** What a flush delivered: the offset range of one partition and each row-producing message's timestamp. */
@@ -90,6 +95,8 @@ export class PipelineRunner {
   private droppedLogLines = 0;
   private starting: Promise<void> | null = null;
   private stopping = false;
+  /** Chunks in the sandbox right now: the cell reports the message in progress from them. */
+  private readonly chunks = new Set<ChunkInFlight>();
   private readonly limits;
   private readonly log: Logger;
 
@@ -126,6 +133,12 @@ export class PipelineRunner {
   }
 
   private async startLoop(): Promise<void> {
+    if (!this.desired.handler) {
+      // Not an error: the pipeline starts when a version is uploaded (that bumps the revision).
+      this.state = "waiting_for_handler";
+      this.workerLog("info", "waiting for a handler version to be uploaded");
+      return;
+    }
     let attempt = 0;
     while (!this.stopping) {
       try {
@@ -257,14 +270,34 @@ export class PipelineRunner {
         // membership alive meanwhile (the isolates run off the main thread), or the session times
         // out, the partition moves and the same chunk is processed again and again.
         const beat = setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatMs);
-        const results = await this.sandbox!.runBatch(
-          slice.map((m) => ({
-            // Bytes are copied into the isolate: a kafkajs value is a view of the whole fetch
-            // response, so copy this message's bytes alone (Buffer#slice would share them).
-            value: binary ? copyBytes(m.value) : m.value === null ? "" : m.value.toString("utf8"),
-            meta: { topic: batch.topic, partition: batch.partition, offset: m.offset, format },
-          })),
-        ).finally(() => clearInterval(beat));
+        // Poison messages (they killed or hung a cell before) are dead-lettered, not run.
+        const { runnable, poisoned } = splitPoison(
+          slice.map((m) => m.offset),
+          (offset) => this.deps.poisonFor?.(this.id, batch.topic, batch.partition, offset),
+        );
+        const inFlight: ChunkInFlight = {
+          topic: batch.topic,
+          partition: batch.partition,
+          offsets: runnable.map((k) => slice[k]!.offset),
+          startedAt: Date.now(),
+        };
+        this.chunks.add(inFlight);
+        const ran = await this.sandbox!.runBatch(
+          runnable.map((k) => {
+            const m = slice[k]!;
+            return {
+              // Bytes are copied into the isolate: a kafkajs value is a view of the whole fetch
+              // response, so copy this message's bytes alone (Buffer#slice would share them).
+              value: binary ? copyBytes(m.value) : m.value === null ? "" : m.value.toString("utf8"),
+              meta: { topic: batch.topic, partition: batch.partition, offset: m.offset, format },
+            };
+          }),
+        ).finally(() => {
+          clearInterval(beat);
+          this.chunks.delete(inFlight);
+        });
+        const results = mergeResults(slice.length, runnable, ran, poisoned);
+        p.lastProgressAt = Date.now();
         this.deps.metrics.handlerSeconds.observe({ pipeline: this.id }, (performance.now() - started) / 1000);
         this.reportDroppedLogLines();
         this.counters.messages_in += slice.length;
@@ -453,6 +486,7 @@ export class PipelineRunner {
     }
     await this.consumer!.commitOffsets([{ topic: this.topic, partition: p.partition, offset, metadata }]);
     p.committed = offset;
+    p.lastProgressAt = Date.now();
   }
 
   private async writeDlq(records: DlqInput[]): Promise<void> {
@@ -515,6 +549,27 @@ export class PipelineRunner {
       lag,
       handler_version: this.desired.handler ? String(this.desired.handler.version) : null,
     };
+  }
+
+  /** The handler calls in progress (for the supervisor's hard deadline). */
+  inflight(): InflightReport[] {
+    return locateInflight(this.sandbox, this.chunks, this.id, this.spec.limits.timeout_ms);
+  }
+
+  /** Lag and last progress per assigned partition (for stall detection). */
+  progress(): PartitionProgress[] {
+    // A message starting inside a chunk means the one before it finished: that is progress too.
+    const started = new Map<number, number>();
+    for (const c of this.inflight())
+      started.set(c.partition, Math.max(started.get(c.partition) ?? 0, c.startedAt));
+    return [...this.partitions.values()].map((p) => ({
+      pipeline: this.id,
+      topic: p.topic,
+      partition: p.partition,
+      lag: p.lag(),
+      lastProgressAt: Math.max(p.lastProgressAt, started.get(p.partition) ?? 0),
+      paused: p.paused,
+    }));
   }
 
   /**

@@ -1,0 +1,57 @@
+/**
+ * The supervisor <-> cell IPC contract. Only control crosses the process boundary: desired state and
+ * the poison list go down; reports, log records and metrics come up. Message data never does.
+ */
+import type { DesiredPipeline, LogRecord, PipelineReport } from "@weir/core";
+import type { MetricObjectWithValues, MetricValue } from "prom-client";
+
+/** A message the cell must dead-letter instead of handing to the handler (it killed or hung a cell). */
+export interface PoisonEntry {
+  pipeline: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  code: "HANDLER_TIMEOUT" | "HANDLER_CRASH";
+  message: string;
+}
+
+/** A handler call in progress, located by the runner from the chunk it passed to the sandbox. */
+export interface InflightReport {
+  pipeline: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  /** When this message started in the isolate (Date.now() ms). */
+  startedAt: number;
+  /** The pipeline's limits.timeout_ms. */
+  timeoutMs: number;
+}
+
+/** Per-partition liveness: lag and the last time a message finished or a batch was committed. */
+export interface PartitionProgress {
+  pipeline: string;
+  topic: string;
+  partition: number;
+  lag: number;
+  lastProgressAt: number;
+  /** Held back by sink retries: that is `failing`, not a stall. */
+  paused: boolean;
+}
+
+export type ToCell =
+  | { type: "desired"; pipelines: DesiredPipeline[]; poison: PoisonEntry[] }
+  /** Drain every pipeline and exit; the supervisor SIGKILLs the cell after its deadline anyway. */
+  | { type: "stop" };
+
+export type FromCell =
+  | {
+      type: "report";
+      pipelines: PipelineReport[];
+      inflight: InflightReport[];
+      progress: PartitionProgress[];
+      /** Pipelines whose start/swap/pause/delete is still running, and since when. */
+      changes: { pipeline: string; since: number }[];
+      metrics: MetricObjectWithValues<MetricValue<string>>[];
+    }
+  | { type: "logs"; pipeline: string; records: LogRecord[]; dropped: number }
+  | { type: "stopped" };

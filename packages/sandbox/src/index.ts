@@ -3,11 +3,14 @@
  * with memory, wall-clock, output and log limits. See README.md for the handler's globals and
  * every limit.
  */
+import type { Sandbox as SandboxApi, SandboxOptions as SandboxOpts } from "./types.ts";
+
 export { type CompileOptions, type CompileResult, compileHandler, type Diagnostic } from "./compile.ts";
 export { isBinaryFormat, sandboxFormat } from "./format.ts";
 export { DEFAULT_LIMITS, resolveLimits } from "./limits.ts";
-export { createSandbox } from "./sandbox.ts";
+export { createProcessSandbox, type ProcessSandboxOptions } from "./process/sandbox.ts";
 export type {
+  InflightCall,
   MessageFormat,
   MessageMeta,
   RunErrorCode,
@@ -17,3 +20,13 @@ export type {
   SandboxOptions,
   SandboxStats,
 } from "./types.ts";
+
+/**
+ * Load a compiled handler into a fresh isolate in this process (see sandbox.ts). isolated-vm is
+ * imported on first use, so a process that only compiles handlers or uses
+ * {@link createProcessSandbox} (the API) never loads it.
+ */
+export async function createSandbox(opts: SandboxOpts): Promise<SandboxApi> {
+  const { createSandbox: create } = await import("./sandbox.ts");
+  return create(opts);
+}

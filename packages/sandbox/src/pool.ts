@@ -5,7 +5,7 @@
  * Every isolate loads the same handler with the same limits; stats and logs are summed.
  */
 import type { LogRecord } from "@weir/core";
-import type { RunResult, Sandbox, SandboxMessage, SandboxStats } from "./types.ts";
+import type { InflightCall, RunResult, Sandbox, SandboxMessage, SandboxStats } from "./types.ts";
 
 export class SandboxPool implements Sandbox {
   private readonly inFlight: number[];
@@ -57,6 +57,10 @@ export class SandboxPool implements Sandbox {
       out.dropped += d.dropped;
     }
     return out;
+  }
+
+  inflight(): InflightCall[] {
+    return this.members.flatMap((m) => m.inflight());
   }
 
   dispose(): void {

@@ -13,6 +13,7 @@ import { SandboxPool } from "./pool.ts";
 import { acquireBucket, type TokenBucket } from "./rate-limit.ts";
 import { SourceMap } from "./sourcemap.ts";
 import type {
+  InflightCall,
   MessageFormat,
   MessageMeta,
   RunResult,
@@ -47,6 +48,8 @@ class IsolateSandbox implements Sandbox {
   private droppedTotal = 0;
   private truncatedTotal = 0;
   private running = false;
+  /** The isolate call in flight and the message indexes (within the runBatch call) it was given. */
+  private current: { instance: Instance; pending: readonly number[] } | undefined;
   private loading: Promise<Instance> | undefined;
   private buffered: LogRecord[] = [];
   private bufferedDropped = 0;
@@ -133,6 +136,7 @@ class IsolateSandbox implements Sandbox {
         killedAt = index;
       });
       this.running = true;
+      this.current = { instance, pending };
       try {
         const out = await instance.run(values, formats, this.bucket.available());
         stop();
@@ -158,6 +162,7 @@ class IsolateSandbox implements Sandbox {
         this.retire(instance);
       } finally {
         this.running = false;
+        this.current = undefined;
       }
     }
     return results;
@@ -248,6 +253,15 @@ class IsolateSandbox implements Sandbox {
 
   droppedLogLines(): number {
     return this.droppedTotal;
+  }
+
+  inflight(): InflightCall[] {
+    const current = this.current;
+    if (!current) return [];
+    // -1 until the runtime picks up the first message of the isolate call: that message is next.
+    const { index, startedAt } = current.instance.progress();
+    const k = Math.min(Math.max(0, index), current.pending.length - 1);
+    return [{ index: current.pending[k]!, startedAt }];
   }
 
   drainLogs(): { records: LogRecord[]; dropped: number } {

@@ -33,7 +33,9 @@ export type RunErrorCode =
   | "HANDLER_ERROR"
   | "HANDLER_TIMEOUT"
   | "HANDLER_MEMORY"
-  | "HANDLER_OUTPUT";
+  | "HANDLER_OUTPUT"
+  /** The child process hosting the sandbox died (signal, exit code, V8 fatal error): createProcessSandbox only. */
+  | "HANDLER_CRASH";
 
 /**
  * The outcome of one message. `rows` is NDJSON ready for ClickHouse JSONEachRow: one
@@ -102,5 +104,19 @@ export interface Sandbox {
   droppedLogLines(): number;
   /** Log records since the last drain (also on each RunResult; use one of the two). */
   drainLogs(): { records: LogRecord[]; dropped: number };
+  /**
+   * One entry per runBatch call executing right now (queued calls are not listed): the index,
+   * within that call's messages, of the message in progress and when it started (Date.now() ms).
+   * Read from shared memory the isolate writes: no isolate lock, cheap enough to poll.
+   */
+  inflight(): InflightCall[];
   dispose(): void;
+}
+
+/** A runBatch call in progress, as reported by {@link Sandbox.inflight}. */
+export interface InflightCall {
+  /** Index within the call's `messages` of the message in progress. */
+  index: number;
+  /** When that message started, Date.now() ms. */
+  startedAt: number;
 }

@@ -56,6 +56,7 @@ export {
   kafkaSaslSource,
   type TestSaslMechanism,
 } from "./kafka-sasl.ts";
+export * as hostile from "./hostile.ts";
 export * from "./otelcol.ts";
 export * from "./otlp-grpc.ts";
 export { type ApiProcess, type AppProcess, freePort, startApi, startWorker } from "./processes.ts";

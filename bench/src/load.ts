@@ -114,10 +114,13 @@ export async function producePaced(
   try {
     while (sent < total) {
       const due = Math.min(total, Math.floor(((Date.now() - startedAt) / 1000) * perSecond) + 1);
-      if (due > sent) {
+      // At most 8 messages (~650 KB) a send: after a stall the backlog would otherwise go out as one
+      // request whose per-partition batch exceeds the broker's message.max.bytes (MESSAGE_TOO_LARGE).
+      while (due > sent) {
         const now = Date.now();
         const batch: Message[] = [];
-        for (; sent < due; sent++) batch.push(record(pool[sent % pool.length]!, sent % partitions, now));
+        for (const end = Math.min(due, sent + 8); sent < end; sent++)
+          batch.push(record(pool[sent % pool.length]!, sent % partitions, now));
         await p.send({ topic, messages: batch, acks: 1 });
       }
       await new Promise((r) => setTimeout(r, 10));

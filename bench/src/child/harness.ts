@@ -137,7 +137,8 @@ export class Recorder {
 }
 
 function send(msg: ToParent): void {
-  process.send?.(msg);
+  // A parent that died (or failed) closes the channel; sending then would crash the child.
+  if (process.connected) process.send?.(msg);
 }
 
 /**

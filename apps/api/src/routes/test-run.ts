@@ -5,7 +5,7 @@
 import { performance } from "node:perf_hooks";
 import { TestRunRequest, TestRunResponse, WeirError } from "@weir/core";
 import { getVersion, getVersionById } from "@weir/db";
-import { createSandbox } from "@weir/sandbox";
+import { createProcessSandbox } from "@weir/sandbox";
 import type { FastifyInstance } from "fastify";
 import type { AppContext } from "../context.ts";
 import { mustGetPipeline, openSpec } from "../pipelines-service.ts";
@@ -62,7 +62,7 @@ export async function testRunRoutes(app: FastifyInstance, { ctx }: { ctx: AppCon
         return { value, meta: { topic, partition: 0, offset: String(i), format } };
       });
       const started = performance.now();
-      const sandbox = await createSandbox({
+      const sandbox = await createProcessSandbox({
         code: version.code,
         sourceMap: version.sourceMap,
         env: spec.env,

@@ -106,8 +106,8 @@ it("ends a wedged handler with the hard deadline; pause, redeploy and SIGTERM fi
     expect(r.stage).toBe("handler");
     expect(["HANDLER_TIMEOUT", "HANDLER_MEMORY"]).toContain(r.error.code);
   }
-  const health = await (await fetch(healthUrl(w.output()))).json();
-  expect(health.cells.some((c: { id: string }) => c.id === `cordon-${bad.id}`)).toBe(true);
+  const health = (await (await fetch(healthUrl(w.output()))).json()) as { cells: { id: string }[] };
+  expect(health.cells.some((c) => c.id === `cordon-${bad.id}`)).toBe(true);
 
   // Pause while the next wedging message runs: paused within the control bound plus a restart.
   await produce(badTopic, [{ id: 3 }]);

@@ -331,6 +331,7 @@ export class Supervisor {
         cordoned: c.cordoned,
         pipelines: [...c.pipelines.keys()],
         rss_bytes: c.rss(),
+        inflight: c.last?.inflight.length ?? 0,
         nice: c.cordoned ? this.opts.cordonNice : this.opts.cellNice,
       })),
       cgroup: this.opts.cgroup,

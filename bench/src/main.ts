@@ -386,7 +386,8 @@ try {
 } finally {
   if (!o.keep) {
     for (const t of tables) await dropTable(ch, t).catch(() => undefined);
-    for (const t of topics) await deleteTopic(kafka, t);
+    // Weir's runs also create `<topic>.dlq` (its dead-letter topic, auto-created on first use).
+    for (const t of topics) for (const name of [t, `${t}.dlq`]) await deleteTopic(kafka, name);
   }
   await ch.close();
 }

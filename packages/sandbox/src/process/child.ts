@@ -21,6 +21,8 @@ interface Member {
 const members: Member[] = [];
 const waiting: Array<Extract<ToChild, { type: "run" }>> = [];
 let pool: SandboxPool | undefined;
+/** Polls progress only while a call runs, so an idle child costs no wake-ups. */
+let poller: NodeJS.Timeout | undefined;
 
 function send(message: ToParent): void {
   // A parent that went away cannot be told anything; the disconnect handler ends this process.
@@ -54,7 +56,6 @@ async function init(opts: ChildSandboxOptions): Promise<void> {
     );
     pool = new SandboxPool(loaded);
     send({ type: "ready" });
-    setInterval(reportProgress, PROGRESS_POLL_MS);
   } catch (err) {
     send({ type: "load_failed", error: serializeError(err) });
   }
@@ -72,6 +73,7 @@ function dispatch(): void {
 async function run(member: Member, call: Extract<ToChild, { type: "run" }>): Promise<void> {
   const sandbox = member.sandbox!;
   member.call = { id: call.id, index: 0, startedAt: Date.now() };
+  poller ??= setInterval(reportProgress, PROGRESS_POLL_MS);
   try {
     const results = await sandbox.runBatch(call.messages);
     member.call = undefined;
@@ -86,6 +88,11 @@ async function run(member: Member, call: Extract<ToChild, { type: "run" }>): Pro
 }
 
 function reportProgress(): void {
+  if (members.every((m) => !m.call)) {
+    clearInterval(poller);
+    poller = undefined;
+    return;
+  }
   for (const member of members) {
     const call = member.call;
     const now = member.sandbox?.inflight()[0];

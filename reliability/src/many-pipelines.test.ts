@@ -168,7 +168,8 @@ it("keeps nine pipelines' throughput and data while a tenth fails hard on the sa
   expect(dupAfter).toBe(0);
   expect(dlq).toBe(0);
   expect(badDlq).toBeGreaterThan(0);
-  // Nine pipelines keep at least half their throughput next to a tenth that burns a core.
-  expect(ratio).toBeGreaterThan(0.5);
+  // Nine pipelines keep 80% of their throughput next to a tenth that burns a core: the bad one runs
+  // in worker cells (child processes) at a niceness, cordoned into its own cell once it kills one.
+  expect(ratio).toBeGreaterThanOrEqual(0.8);
   expect(w.proc.exitCode).toBeNull();
 });

@@ -48,6 +48,7 @@ export async function waitFor<T>(
 }
 
 export { fixturePath, readFixture } from "./fixtures.ts";
+export * as hostile from "./hostile.ts";
 export {
   type KafkaSaslTestConfig,
   kafkaSaslAvailable,
@@ -56,7 +57,6 @@ export {
   kafkaSaslSource,
   type TestSaslMechanism,
 } from "./kafka-sasl.ts";
-export * as hostile from "./hostile.ts";
 export * from "./otelcol.ts";
 export * from "./otlp-grpc.ts";
 export { type ApiProcess, type AppProcess, freePort, startApi, startWorker } from "./processes.ts";

@@ -12,6 +12,9 @@ import { ch, clickhouseSink, createTopic, produce } from "./test-support.ts";
 const MAP_GROWTH = `export function handler(): any { const m = new Map(); for (let i = 0; i < 5e7; i++) m.set(i, i); return { n: m.size }; }`;
 const ECHO = (tag: string) =>
   `export function handler(d: { id: number; bad?: boolean }) { return { id: d.id, v: "${tag}" }; }`;
+/** How long a pause or redeploy of a wedged pipeline may take: control bound + session timeout + start. */
+const CHANGE_BOUND_MS = 4000 + 10_000 + 6000;
+
 /** Settings small enough for a test: timeout_ms 500 + grace 1000, control bound 4 s. */
 const WORKER_ENV = {
   WEIR_WORKER_KILL_GRACE_MS: "1000",
@@ -117,7 +120,9 @@ it("ends a wedged handler with the hard deadline; pause, redeploy and SIGTERM fi
   const pauseMs = await timed("bad paused", async () =>
     (await status(bad.id)).workers.every((x) => x.state === "paused"),
   );
-  expect(pauseMs).toBeLessThan(4000 + 10_000);
+  // The bound: the control bound (4 s), then a fresh cell that rejoins the group, which waits out the
+  // killed cell's Kafka session (WEIR_WORKER_SESSION_TIMEOUT_MS, 10 s), plus start-up on a busy box.
+  expect(pauseMs).toBeLessThan(CHANGE_BOUND_MS);
 
   // Resume and redeploy a good handler while it wedges again: the new version runs within bound.
   await client.resumePipeline(bad.id);
@@ -127,7 +132,7 @@ it("ends a wedged handler with the hard deadline; pause, redeploy and SIGTERM fi
     const s = await status(bad.id);
     return s.workers.length > 0 && s.workers.every((x) => x.revision === s.revision && x.state === "running");
   });
-  expect(redeployMs).toBeLessThan(4000 + 10_000);
+  expect(redeployMs).toBeLessThan(CHANGE_BOUND_MS);
 
   await feed;
   await timed("2000 good rows", async () => (await finalRows(goodTable)).distinct === 2000, 60_000);

@@ -82,7 +82,8 @@ it("dead-letters a never-yielding handler's messages and deletes its pipeline wh
   });
   const deleteMs = Date.now() - t0;
   console.log({ deleteMs });
-  expect(deleteMs).toBeLessThan(4000 + 10_000);
+  // Control bound (4 s) + the killed cell's Kafka session (10 s) + start-up on a busy box.
+  expect(deleteMs).toBeLessThan(4000 + 10_000 + 6000);
   expect(await w.kill("SIGTERM")).toBe(0);
 }, 90_000);
 

@@ -13,7 +13,7 @@ import {
   startWorker,
   waitFor,
 } from "@weir/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ch, clickhouseSink, countRows, createTable, createTopic, kafka, produce } from "./test-support.ts";
 
 let api: ApiProcess;
@@ -60,6 +60,11 @@ beforeAll(async () => {
   api = await startApi();
   client = new WeirClient({ baseUrl: api.url, token: api.adminToken });
   await admin.connect();
+});
+
+// A test that failed half way must not leave its worker consuming the next test's pipelines.
+afterEach(async () => {
+  await Promise.allSettled(workers.splice(0).map((w) => w.kill("SIGKILL")));
 });
 
 afterAll(async () => {
@@ -167,10 +172,17 @@ describe("worker process", () => {
     expect(
       logs.items.some((l) => l.message === "progress" && l.offset !== undefined && l.offset !== null),
     ).toBe(true);
-    const status = await client.getPipelineStatus(p.id);
-    expect(status.lag.length).toBeGreaterThan(0);
-    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    expect(metrics).toContain(`weir_rows_out_total{pipeline="${p.id}"} 2500`);
+    // Cells report to the supervisor, and the supervisor to the API, on intervals: wait a report.
+    await waitFor(async () => (await client.getPipelineStatus(p.id)).lag.length > 0, {
+      what: "per-partition lag in the status",
+    });
+    const metrics = await waitFor(
+      async () => {
+        const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        return text.includes(`weir_rows_out_total{pipeline="${p.id}"} 2500`) ? text : null;
+      },
+      { what: "rows_out 2500 in the worker's /metrics", timeoutMs: 10_000 },
+    );
     expect(metrics).toMatch(/weir_sink_write_seconds_bucket/);
 
     await client.deletePipeline(p.id);

@@ -34,7 +34,8 @@ export function startChild(name: ChildName, opts: ChildOptions): RunningChild {
       else if (m.type === "done") resolve(m.result);
       else if (m.type === "error") reject(new Error(`${name} child failed: ${m.message}`));
     });
-    proc.on("exit", (code, signal) =>
+    // 'close', not 'exit': the exit can be seen before the last IPC message (the result) is read.
+    proc.on("close", (code, signal) =>
       reject(new Error(`${name} child exited (${code ?? signal}) before reporting a result`)),
     );
   });

@@ -136,9 +136,12 @@ export class Recorder {
   }
 }
 
-function send(msg: ToParent): void {
+function send(msg: ToParent): Promise<void> {
   // A parent that died (or failed) closes the channel; sending then would crash the child.
-  if (process.connected) process.send?.(msg);
+  return new Promise((done) => {
+    if (!process.connected || !process.send) return done();
+    process.send(msg, undefined, {}, () => done());
+  });
 }
 
 /**
@@ -155,18 +158,19 @@ export async function runChild(
   });
   try {
     const handle = await start(opts, rec);
-    send({ type: "ready" });
+    await send({ type: "ready" });
     const progress = setInterval(
-      () => send({ type: "progress", messages: rec.messages, rows: rec.rows }),
+      () => void send({ type: "progress", messages: rec.messages, rows: rec.rows }),
       500,
     );
     await rec.done();
     clearInterval(progress);
     const result = rec.result();
     await handle.stop();
-    send({ type: "done", result });
+    // Sent (written to the channel) before the channel is closed below.
+    await send({ type: "done", result });
   } catch (err) {
-    send({ type: "error", message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    await send({ type: "error", message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     process.exitCode = 1;
   }
   process.disconnect?.();

@@ -18,7 +18,14 @@ import { type ClientId, clientName, compareClients, runClientMatrix } from "./cl
 import { computeFloor } from "./compute.ts";
 import { benchMessage, type DataSpec } from "./data.ts";
 import { createTopic, deleteTopic, type LoadStats, loadTopic, producePaced } from "./load.ts";
-import { boxCpuFigures, figures, round, runToCompletion } from "./measure.ts";
+import { boxCpuFigures, figures, processModelFigures, round, runToCompletion } from "./measure.ts";
+import {
+  type InProcessRun,
+  type ProcessModelPair,
+  pair,
+  processModelResults,
+  type SupervisedRun,
+} from "./processmodel.ts";
 import { clockTicks, findServices } from "./procstat.ts";
 import { type BenchResults, gitInfo, machine, packageVersion, summary } from "./report.ts";
 import { startChild } from "./spawn.ts";
@@ -56,6 +63,16 @@ const program = new Command()
     30,
   )
   .option("--skip-baselines", "run only Weir (no compute floor, no plain consumer)")
+  .option(
+    "--skip-process-model",
+    "skip the runs of Weir through the worker's supervisor and a cell process (the process model's cost)",
+  )
+  .option(
+    "--process-model-pairs <n>",
+    "in-process / supervised pairs of Weir runs, order alternating (the first reuses the main Weir run); even balances the order",
+    int("--process-model-pairs", 1),
+    4,
+  )
   .option(
     "--skip-clients",
     "skip the kafkajs vs @platformatic/kafka comparison (consume only and end to end)",
@@ -103,6 +120,8 @@ const o = program.opts<{
   partitions: number;
   latencySeconds: number;
   skipBaselines?: boolean;
+  skipProcessModel?: boolean;
+  processModelPairs: number;
   skipClients?: boolean;
   codecs: KafkaCompression[];
   sink: string;
@@ -210,7 +229,7 @@ async function main(): Promise<void> {
   });
 
   const results: Omit<BenchResults, "summary"> = {
-    schema: 3,
+    schema: 4,
     date,
     git: gitInfo(),
     command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
@@ -237,10 +256,11 @@ async function main(): Promise<void> {
       partitionConcurrency: o.partitionConcurrency,
       sandboxChunk: o.sandboxChunk,
       isolates: o.isolates,
+      processModelPairs: o.skipProcessModel ? 0 : o.processModelPairs,
       nodeFlags: o.nodeFlags,
       latencySeconds: o.latencySeconds,
       seed: o.seed,
-      targets: { rowsPerSec: 100_000, cpuPerRowRatio: 1.3, p99Ms: 1000 },
+      targets: { rowsPerSec: 100_000, cpuPerRowRatio: 1.3, p99Ms: 1000, processModelCpuPerRowRatio: 1.05 },
     },
     load: { ...load, ...rate(load) },
     loads: loaded.map((l) => ({ codec: l.codec, topic: l.topic, ...l.stats, ...rate(l.stats) })),
@@ -277,6 +297,48 @@ async function main(): Promise<void> {
     verifiedRows: await countRows(ch, weirTable),
   };
 
+  if (!o.skipProcessModel && o.processModelPairs > 0) {
+    // Pairs of in-process and supervised runs, the order alternating; the first pair's in-process
+    // run is the one above.
+    const inProcess = async (label: string): Promise<InProcessRun> => {
+      const table = await freshTable("weir");
+      const raw = await runToCompletion("weir", childOptions(topic, table, messages), label);
+      return {
+        ...figures(raw),
+        boxCpu: boxCpuFigures(raw, cores, hz),
+        verifiedRows: await countRows(ch, table),
+      };
+    };
+    const supervised = async (label: string): Promise<SupervisedRun> => {
+      const table = await freshTable("weir_cell");
+      const raw = await runToCompletion("weir-cell", childOptions(topic, table, messages), label);
+      const pm = processModelFigures(raw);
+      if (!pm) throw new Error("the weir-cell child reported no supervisor/cell split");
+      return {
+        ...figures(raw),
+        boxCpu: boxCpuFigures(raw, cores, hz),
+        verifiedRows: await countRows(ch, table),
+        processModel: pm,
+      };
+    };
+    const pairs: ProcessModelPair[] = [];
+    for (let i = 0; i < o.processModelPairs; i++) {
+      const tag = `pair ${i + 1}/${o.processModelPairs}`;
+      say(
+        `process model, ${tag}: the same pipeline in-process and through the worker's supervisor and a cell`,
+      );
+      if (i % 2 === 0) {
+        const a = i === 0 ? results.weir : await inProcess(`weir in-process (${tag})`);
+        pairs.push(pair("in-process first", a, await supervised(`weir supervised (${tag})`)));
+      } else {
+        const b = await supervised(`weir supervised (${tag})`);
+        pairs.push(pair("supervised first", await inProcess(`weir in-process (${tag})`), b));
+      }
+    }
+    results.processModel = processModelResults(pairs);
+    results.weirSupervised = pairs[0]!.supervised;
+  }
+
   if (!o.skipBaselines) {
     say("baseline (b): hand-written kafkajs consumer, plain handler, @clickhouse/client inserts");
     const plainTable = await freshTable("plain");
@@ -291,6 +353,13 @@ async function main(): Promise<void> {
   const w = results.weir;
   const a = results.baselines.computeFloor;
   const b = results.baselines.plainConsumer;
+  const pm = results.processModel?.overall;
+  if (pm) {
+    results.ratios["CPU per row, supervised / in-process"] = pm.cpuPerRow;
+    if (pm.cpuPerRowSustained !== null)
+      results.ratios["CPU per row sustained, supervised / in-process"] = pm.cpuPerRowSustained;
+    results.ratios["throughput, supervised / in-process"] = pm.throughput;
+  }
   if (b) {
     results.ratios["throughput, weir / (b) plain consumer"] = round(w.rowsPerSec / b.rowsPerSec, 2);
     results.ratios["CPU per row, weir / (b) plain consumer"] = round(

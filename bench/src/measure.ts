@@ -14,6 +14,11 @@ export interface ConsumerFigures {
   messagesPerSec: number;
   cpuSeconds: number;
   cpuSecondsPerMillionRows: number;
+  /**
+   * CPU per 1M rows between the writes that reached 10% and 90% of the messages (start-up and drain
+   * left out, as in rowsPerSec); null when the run was too short to have both marks.
+   */
+  cpuSecondsPerMillionRowsSustained: number | null;
   /** Busy cores on average: CPU seconds over wall seconds. */
   cores: number;
   peakRssMB: number;
@@ -83,10 +88,48 @@ export function figures(r: ChildResult, fromTimestamp = 0): ConsumerFigures {
     messagesPerSec: Math.round(r.messages / wall),
     cpuSeconds: round(r.cpuMs / 1000, 2),
     cpuSecondsPerMillionRows: round(r.cpuMs / 1000 / (r.rows / 1e6), 2),
+    cpuSecondsPerMillionRowsSustained: r.sustained
+      ? round(r.sustained.cpuMs / 1000 / (r.sustained.rows / 1e6), 2)
+      : null,
     cores: round(r.cpuMs / 1000 / wall, 2),
     peakRssMB: Math.round(r.peakRssBytes / 2 ** 20),
     wallSeconds: round(wall, 2),
     latencyMs: roundAll(summarize(lat)),
+  };
+}
+
+/** How the supervised run's CPU and memory split between the worker's supervisor and its cell(s). */
+export interface ProcessModelFigures {
+  supervisorCpuSeconds: number;
+  cellCpuSeconds: number;
+  /**
+   * The cell's CPU from its fork to its first report reaching the supervisor: Node's boot and module
+   * loading, which the in-process child pays before its window begins (may include the first
+   * milliseconds of the runner's start).
+   */
+  cellStartupCpuSeconds: number;
+  supervisorPeakRssMB: number;
+  cellPeakRssMB: number;
+  /** Cell processes seen (more than 1: a cell was restarted, the run is not a clean measurement). */
+  cells: number;
+  /** WEIR_WORKER_CELL_REPORT_MS and WEIR_WORKER_CELL_NICE the cells ran with. */
+  cellReportMs: number;
+  cellNice: number;
+}
+
+/** The supervisor/cell split of a "weir-cell" child's result (null for other children). */
+export function processModelFigures(r: ChildResult): ProcessModelFigures | null {
+  const p = r.parts;
+  if (!p || p.cellCpuMs === undefined || r.rows === 0) return null;
+  return {
+    supervisorCpuSeconds: round((p.ownCpuMs ?? 0) / 1000, 2),
+    cellCpuSeconds: round(p.cellCpuMs / 1000, 2),
+    cellStartupCpuSeconds: round((p.cellStartupCpuMs ?? 0) / 1000, 2),
+    supervisorPeakRssMB: Math.round((p.ownPeakRssBytes ?? 0) / 2 ** 20),
+    cellPeakRssMB: Math.round((p.cellPeakRssBytes ?? 0) / 2 ** 20),
+    cells: p.cells ?? 0,
+    cellReportMs: p.cellReportMs ?? 0,
+    cellNice: p.cellNice ?? 0,
   };
 }
 

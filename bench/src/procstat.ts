@@ -217,7 +217,30 @@ export interface CpuSample {
   others?: Record<string, [string, number]>;
 }
 
-export function sampleCpu(pids: Record<string, number>, others = false): CpuSample {
+/** VmHWM (peak resident set) of a /proc/<pid>/status text, in bytes; null if absent. */
+export function parseVmHwm(text: string): number | null {
+  const m = /VmHWM:\s+(\d+) kB/.exec(text);
+  return m ? Number(m[1]) * 1024 : null;
+}
+
+/** One process's CPU jiffies since it started (utime + stime), start time and peak RSS; null once it is gone. */
+export function readProcess(pid: number): { ticks: number; started: number; peakRssBytes: number } | null {
+  const stat = read(`/proc/${pid}/stat`);
+  const named = stat === null ? null : parsePidStatNamed(stat);
+  if (!named) return null;
+  const status = read(`/proc/${pid}/status`);
+  return {
+    ticks: named.ticks,
+    started: named.started,
+    peakRssBytes: (status === null ? null : parseVmHwm(status)) ?? 0,
+  };
+}
+
+/**
+ * Read the box and the watched pids; with `others`, every other live process too, except this one,
+ * the watched ones and `skip` (processes whose CPU the caller counts itself, e.g. the worker's cells).
+ */
+export function sampleCpu(pids: Record<string, number>, others = false, skip: number[] = []): CpuSample {
   const text = read("/proc/stat");
   const procs: Record<string, number | null> = {};
   for (const [name, pid] of Object.entries(pids)) {
@@ -226,10 +249,10 @@ export function sampleCpu(pids: Record<string, number>, others = false): CpuSamp
   }
   const sample: CpuSample = { at: Date.now(), box: text === null ? null : parseBoxStat(text), procs };
   if (others && text !== null) {
-    const skip = new Set([process.pid, ...Object.values(pids)]);
+    const skipped = new Set([process.pid, ...Object.values(pids), ...skip]);
     sample.others = {};
     for (const d of readdirSync("/proc")) {
-      if (!/^\d+$/.test(d) || skip.has(Number(d))) continue;
+      if (!/^\d+$/.test(d) || skipped.has(Number(d))) continue;
       const t = read(`/proc/${d}/stat`);
       const named = t === null ? null : parsePidStatNamed(t);
       if (named && named.ticks > 0) sample.others[`${d}:${named.started}`] = [named.comm, named.ticks];

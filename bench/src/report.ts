@@ -6,6 +6,7 @@ import { type ClientComparison, type ClientEndToEnd, type ClientFigures, clientL
 import type { ComputeResult } from "./compute.ts";
 import type { LoadStats } from "./load.ts";
 import type { BoxCpuFigures, ConsumerFigures } from "./measure.ts";
+import type { ProcessModelResults, SupervisedRun } from "./processmodel.ts";
 import type { ServiceLookup } from "./procstat.ts";
 
 export type { ClientComparison, ClientEndToEnd, ClientFigures };
@@ -16,8 +17,11 @@ export interface BenchResults {
    * 3: one topic per codec (`settings.codecs`, `loads`; `load` is the topic Weir and (b) read,
    * `settings.weirCodec`), `clients` per codec (`codec`), `clientsEndToEnd` ((b) on each client and
    * codec) and `clientComparison` (platformatic / kafkajs per codec).
+   * 4: adds `processModel` (pairs of in-process and supervised runs of the same pipeline),
+   * `weirSupervised` (the first pair's supervised run), their median ratios ("..., supervised /
+   * in-process") and `cpuSecondsPerMillionRowsSustained` on every consumer run.
    */
-  schema: 3;
+  schema: 4;
   date: string;
   git: { sha: string; dirty: boolean };
   command: string;
@@ -26,6 +30,14 @@ export interface BenchResults {
   settings: Record<string, unknown>;
   load: LoadStats & { messagesPerSec: number; mbPerSec: number };
   weir: ConsumerFigures & { verifiedRows: number };
+  /**
+   * The same pipeline through the worker's real process model (the first pair's run): its Supervisor
+   * in the measured child, the runner in a forked cell; CPU and peak RSS are the supervisor's plus the
+   * cell's. No per-message latencies (progress comes from the cell's reports): `latencyMs` is empty.
+   */
+  weirSupervised?: SupervisedRun;
+  /** Every in-process / supervised pair, and the median ratios. */
+  processModel?: ProcessModelResults;
   baselines: {
     computeFloor?: ComputeResult & {
       rowsPerSec: number;
@@ -105,6 +117,11 @@ export function summary(r: Omit<BenchResults, "summary">): string {
     "                          rows/s   CPU-s/1M rows   cores   peak RSS",
     `  weir (sandbox, CH)  ${n(w.rowsPerSec).padStart(10)}   ${f2(w.cpuSecondsPerMillionRows).padStart(13)}   ${f2(w.cores).padStart(5)}   ${String(w.peakRssMB).padStart(5)} MB   (${n(w.verifiedRows)} rows verified in ClickHouse)`,
   ];
+  const s = r.weirSupervised;
+  if (s)
+    lines.push(
+      `  weir supervised     ${n(s.rowsPerSec).padStart(10)}   ${f2(s.cpuSecondsPerMillionRows).padStart(13)}   ${f2(s.cores).padStart(5)}   ${String(s.peakRssMB).padStart(5)} MB   (${n(s.verifiedRows)} rows verified; supervisor + cell process)`,
+    );
   if (b)
     lines.push(
       `  (b) plain consumer  ${n(b.rowsPerSec).padStart(10)}   ${f2(b.cpuSecondsPerMillionRows).padStart(13)}   ${f2(b.cores).padStart(5)}   ${String(b.peakRssMB).padStart(5)} MB   (${n(b.verifiedRows)} rows verified)`,
@@ -114,10 +131,12 @@ export function summary(r: Omit<BenchResults, "summary">): string {
       `  (a) compute floor   ${n(a.rowsPerSec).padStart(10)}   ${f2(a.cpuSecondsPerMillionRows).padStart(13)}    1.00          -   (handler only, strings in memory)`,
     );
   lines.push("");
-  for (const [k, v] of Object.entries(r.ratios)) lines.push(`  ${k.padEnd(44)} ${f2(v)}x`);
+  const ratios = Object.entries(r.ratios).filter(([k]) => !isProcessModelRatio(k));
+  for (const [k, v] of ratios) lines.push(`  ${k.padEnd(44)} ${f2(v)}x`);
   lines.push(
     `  backlog latency (preloaded topic, not a target) p50/p95/p99: ${n(w.latencyMs.p50)} / ${n(w.latencyMs.p95)} / ${n(w.latencyMs.p99)} ms`,
   );
+  lines.push(...processModelLines(r));
   if (r.latency) {
     const l = r.latency.weir.latencyMs;
     lines.push(
@@ -127,14 +146,65 @@ export function summary(r: Omit<BenchResults, "summary">): string {
   lines.push(...clientLines(r.clients ?? [], r.clientsEndToEnd ?? []));
   lines.push(...boxCpuLines(r), ...jsonFloorLines(r));
   const cpuRatio = r.ratios["CPU per row, weir / (b) plain consumer"];
-  const t = r.settings.targets as { rowsPerSec: number; cpuPerRowRatio: number; p99Ms: number };
+  const t = r.settings.targets as {
+    rowsPerSec: number;
+    cpuPerRowRatio: number;
+    p99Ms: number;
+    processModelCpuPerRowRatio: number;
+  };
   lines.push(
     "",
     `targets: >= ${n(t.rowsPerSec)} rows/s: ${w.rowsPerSec >= t.rowsPerSec ? "MET" : "MISSED"}; CPU/row <= ${t.cpuPerRowRatio}x plain consumer: ${
       cpuRatio === undefined ? "n/a" : cpuRatio <= t.cpuPerRowRatio ? "MET" : "MISSED"
     }; p99 <= ${n(t.p99Ms)} ms at half max: ${r.latency ? (r.latency.weir.latencyMs.p99 <= t.p99Ms ? "MET" : "MISSED") : "n/a"}`,
   );
+  const m = r.processModel;
+  if (m) {
+    const steady = m.overall.cpuPerRowSustained;
+    const range = m.sustainedRange
+      ? `, pairs ${m.sustainedRange[0].toFixed(2)}-${m.sustainedRange[1].toFixed(2)}x`
+      : "";
+    lines.push(
+      `         process model <= ${t.processModelCpuPerRowRatio}x CPU per row (supervised / in-process, sustained, ${m.pairs.length} pairs): ${
+        steady === null ? "n/a" : steady <= t.processModelCpuPerRowRatio ? "MET" : "MISSED"
+      } (${steady === null ? "n/a" : `${steady.toFixed(3)}x`}${range}; whole runs with the cell's start-up ${m.overall.cpuPerRow.toFixed(3)}x)`,
+    );
+  }
   return lines.join("\n");
+}
+
+const isProcessModelRatio = (k: string) => k.endsWith("supervised / in-process");
+
+/** The process model's cost: each in-process / supervised pair, the medians, and the supervisor/cell split. */
+function processModelLines(r: Omit<BenchResults, "summary">): string[] {
+  const m = r.processModel;
+  if (!m) return [];
+  const x = (v: number | null) => (v === null ? "n/a" : `${v.toFixed(3)}x`);
+  const c = (v: number | null) => (v === null ? "n/a" : f2(v));
+  const lines = [
+    `process model: the same pipeline in-process vs through the worker's supervisor + a cell process, ${m.pairs.length} pair(s), order alternating`,
+    "                          rows/s in / sup      CPU-s/1M rows in / sup   sustained in / sup   CPU/row  sustained  rows/s",
+  ];
+  m.pairs.forEach((p, i) => {
+    const a = p.inProcess;
+    const b = p.supervised;
+    lines.push(
+      `  ${`${i + 1} ${p.order}`.padEnd(20)} ${`${n(a.rowsPerSec)} / ${n(b.rowsPerSec)}`.padStart(17)}   ${`${f2(a.cpuSecondsPerMillionRows)} / ${f2(b.cpuSecondsPerMillionRows)}`.padStart(22)}   ${`${c(a.cpuSecondsPerMillionRowsSustained)} / ${c(b.cpuSecondsPerMillionRowsSustained)}`.padStart(18)}  ${x(p.cpuPerRow).padStart(7)}  ${x(p.cpuPerRowSustained).padStart(9)}  ${x(p.throughput).padStart(6)}`,
+    );
+  });
+  lines.push(
+    `  ${"all pairs".padEnd(20)} ${"(mean supervised / mean in-process)".padEnd(65)}  ${x(m.overall.cpuPerRow).padStart(7)}  ${x(m.overall.cpuPerRowSustained).padStart(9)}  ${x(m.overall.throughput).padStart(6)}`,
+    `  the supervisor alone: ${f2(m.supervisorCores * 100)}% of a core while the pipeline runs (mean over the supervised runs)`,
+  );
+  for (const [i, p] of m.pairs.entries()) {
+    const s = p.supervised.processModel;
+    lines.push(
+      `  pair ${i + 1} supervised: supervisor ${f2(s.supervisorCpuSeconds)} + cell ${f2(s.cellCpuSeconds)} CPU-s (cell start-up ${f2(s.cellStartupCpuSeconds)}), peak RSS ${s.supervisorPeakRssMB} + ${s.cellPeakRssMB} MB; cell reports every ${s.cellReportMs} ms, nice ${s.cellNice}${
+        s.cells !== 1 ? `; WARNING: ${s.cells} cell processes (restarted), not a clean measurement` : ""
+      }`,
+    );
+  }
+  return lines;
 }
 
 /**
@@ -164,6 +234,7 @@ function jsonFloorLines(r: Omit<BenchResults, "summary">): string[] {
 /** The "where the box's CPU went" block: one line per consumer run. */
 function boxCpuLines(r: Omit<BenchResults, "summary">): string[] {
   const runs: [string, BoxCpuFigures | null | undefined][] = [["weir (sandbox, CH)", r.weir.boxCpu]];
+  if (r.weirSupervised) runs.push(["weir supervised", r.weirSupervised.boxCpu]);
   if (r.baselines.plainConsumer) runs.push(["(b) plain consumer", r.baselines.plainConsumer.boxCpu]);
   if (r.latency) runs.push(["latency run (weir)", r.latency.weir.boxCpu]);
   const measured = runs.filter((x): x is [string, BoxCpuFigures] => Boolean(x[1]));

@@ -3,8 +3,8 @@ import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { ChildOptions, ChildResult, ToParent } from "./child/harness.ts";
 
-/** The child scripts under src/child/. */
-export type ChildName = "weir" | "plain" | "plain-platformatic" | "consume";
+/** The child scripts under src/child/ ("weir-cell": the same pipeline as "weir", through the worker's supervisor and a cell). */
+export type ChildName = "weir" | "weir-cell" | "plain" | "plain-platformatic" | "consume";
 
 export interface RunningChild {
   proc: ChildProcess;

@@ -49,6 +49,30 @@ export interface ChildResult {
   latencies: number[];
   /** Per message: record timestamp, ms (to select a window in the latency run). */
   timestamps: number[];
+  /**
+   * Between the first writes that reached 10% and 90% of the expected messages: the same window as
+   * the sustained rows/s, so start-up (process boot, group join, isolates) and the drain of the last
+   * partitions are out of its CPU too. Absent when the run had no expected count or was too short.
+   */
+  sustained?: { seconds: number; messages: number; rows: number; cpuMs: number };
+  /**
+   * When other processes count as this consumer's (the worker's cells, see `Recorder.countAlso`):
+   * the breakdown of `cpuMs` and `peakRssBytes` between this process (`ownCpuMs`, `ownPeakRssBytes`)
+   * and them, plus whatever the child adds.
+   */
+  parts?: Record<string, number>;
+}
+
+/** Processes other than the child's own whose CPU and memory are the consumer's, read at completion. */
+export interface ExtraUsage {
+  /** Their CPU since begin(), ms (also read at the 10% and 90% marks). */
+  cpuMs: number;
+  /** Sum of their peak RSS. */
+  peakRssBytes: number;
+  /** Their pids, left out of the box's "other processes" (they are in the worker's CPU). */
+  pids: number[];
+  /** A breakdown reported as is in `ChildResult.parts`. */
+  parts: Record<string, number>;
 }
 
 export type ToParent =
@@ -73,9 +97,21 @@ export class Recorder {
 
   private readonly expectedMessages: number;
   private readonly watchPids: Record<string, number>;
+  private extra: (() => ExtraUsage) | undefined;
+  /** At the 10% and 90% marks of the expected messages. */
+  private readonly marks: { at: number; messages: number; rows: number; cpuMs: number }[] = [];
   constructor(expectedMessages: number, watchPids: Record<string, number> = {}) {
     this.expectedMessages = expectedMessages;
     this.watchPids = watchPids;
+  }
+
+  /**
+   * Count other processes as part of this consumer (the worker's cells): `read` is called at the
+   * 10% and 90% marks and at completion, right after this process's own CPU is read. Their CPU is added to `cpuMs`, their
+   * peak RSS to `peakRssBytes`.
+   */
+  countAlso(read: () => ExtraUsage): void {
+    this.extra = read;
   }
 
   /** Call right before consumption starts. */
@@ -95,6 +131,13 @@ export class Recorder {
     }
     this.endedAt = writtenAt;
     this.writes.push([writtenAt, this.rows]);
+    for (;;) {
+      const share = [0.1, 0.9][this.marks.length];
+      if (share === undefined || this.expectedMessages <= 0 || this.messages < share * this.expectedMessages)
+        break;
+      const cpu = cpuMs() - this.cpuAtStart + (this.extra?.().cpuMs ?? 0);
+      this.marks.push({ at: writtenAt, messages: this.messages, rows: this.rows, cpuMs: cpu });
+    }
     if (this.expectedMessages > 0 && this.messages >= this.expectedMessages) this.complete();
   }
 
@@ -119,19 +162,33 @@ export class Recorder {
   result(): ChildResult {
     if (this.snapshot) return this.snapshot;
     const cpu = cpuMs() - this.cpuAtStart;
-    const end = sampleCpu(this.watchPids, true);
+    const extra = this.extra?.();
+    const end = sampleCpu(this.watchPids, true, extra?.pids);
+    const rss = peakRssBytes();
+    const [m1, m2] = this.marks;
+    const sustained =
+      m1 && m2 && m2.rows > m1.rows && m2.at > m1.at
+        ? {
+            seconds: (m2.at - m1.at) / 1000,
+            messages: m2.messages - m1.messages,
+            rows: m2.rows - m1.rows,
+            cpuMs: m2.cpuMs - m1.cpuMs,
+          }
+        : undefined;
     return {
       messages: this.messages,
       rows: this.rows,
       bytes: this.bytes,
       startedAt: this.startedAt,
       endedAt: this.endedAt || Date.now(),
-      cpuMs: cpu,
+      cpuMs: cpu + (extra?.cpuMs ?? 0),
       cpuSamples: this.samplesAtStart ? { start: this.samplesAtStart, end } : undefined,
-      peakRssBytes: peakRssBytes(),
+      peakRssBytes: rss + (extra?.peakRssBytes ?? 0),
       writes: this.writes,
       latencies: this.latencies,
       timestamps: this.timestamps,
+      ...(sustained && { sustained }),
+      ...(extra && { parts: { ownCpuMs: cpu, ownPeakRssBytes: rss, ...extra.parts } }),
     };
   }
 }

@@ -34,8 +34,6 @@ export interface InstanceOptions {
 export class Instance {
   /** Set when the watchdog (not the memory limit) disposed this isolate. */
   killedByWatchdog = false;
-  /** Set when the owner disposed this isolate on purpose. */
-  disposedByOwner = false;
   private lastCpuNs = 0n;
   private lastWallNs = 0n;
 
@@ -152,7 +150,6 @@ export class Instance {
   dispose(byWatchdog = false): void {
     this.sample();
     if (byWatchdog) this.killedByWatchdog = true;
-    else this.disposedByOwner = true;
     this.runner.release();
     if (!this.isolate.isDisposed) this.isolate.dispose();
     this.context.release();

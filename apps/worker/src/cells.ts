@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { DesiredPipeline, LogRecord } from "@weir/core";
-import type { FromCell, PoisonEntry, ToCell } from "./cell/protocol.ts";
+import type { Eviction, FromCell, PoisonEntry, ToCell } from "./cell/protocol.ts";
 
 const ENTRY = fileURLToPath(new URL("./cell/main.ts", import.meta.url));
 
@@ -71,9 +71,9 @@ export class Cell {
     this.proc.send(msg, (err) => void err);
   }
 
-  assign(pipelines: DesiredPipeline[], poison: PoisonEntry[]): void {
+  assign(pipelines: DesiredPipeline[], poison: PoisonEntry[], evict: Eviction[] = []): void {
     this.pipelines = new Map(pipelines.map((p) => [p.id, p]));
-    this.send({ type: "desired", pipelines, poison });
+    this.send({ type: "desired", pipelines, poison, evict });
   }
 
   kill(reason: string): void {

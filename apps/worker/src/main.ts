@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { probeCgroup } from "./cgroup.ts";
 import { parseEnv } from "./env.ts";
 import { LogShipper } from "./logs.ts";
-import { type ApiLink, Supervisor } from "./supervisor.ts";
+import { type ApiLink, Supervisor, supervisorOptions } from "./supervisor.ts";
 import { SupervisorMetrics } from "./supervisor-metrics.ts";
 
 const env = parseEnv(process.env);
@@ -35,29 +35,7 @@ const logs = new LogShipper(
 const cgroup = probeCgroup();
 if (!cgroup.enabled) log.info({ reason: cgroup.reason }, "cells run without cgroup limits (niceness only)");
 const metrics = new SupervisorMetrics();
-const supervisor = new Supervisor(
-  api,
-  logs,
-  metrics,
-  {
-    workerId: env.WEIR_WORKER_ID,
-    pollMs: env.WEIR_WORKER_POLL_MS,
-    reportMs: env.WEIR_WORKER_REPORT_MS,
-    cellSize: env.WEIR_WORKER_CELL_SIZE,
-    maxCrashes: env.WEIR_WORKER_MAX_CRASHES,
-    drainMs: Math.min(env.WEIR_WORKER_DRAIN_MS, 20_000),
-    cellNice: env.WEIR_WORKER_CELL_NICE,
-    cordonNice: env.WEIR_WORKER_CORDON_NICE,
-    cgroup,
-    hangMs: env.WEIR_WORKER_CELL_HANG_MS,
-    graceMs: env.WEIR_WORKER_KILL_GRACE_MS,
-    stallMs: env.WEIR_WORKER_STALL_MS,
-    controlMs: env.WEIR_WORKER_CONTROL_MS,
-    headroomMb: env.WEIR_WORKER_CELL_HEADROOM_MB,
-    isolates: Math.min(env.WEIR_WORKER_ISOLATES, env.WEIR_WORKER_PARTITION_CONCURRENCY),
-  },
-  log,
-);
+const supervisor = new Supervisor(api, logs, metrics, supervisorOptions(env, cgroup), log);
 
 const server = createServer((req, res) => {
   if (req.url === "/metrics") {

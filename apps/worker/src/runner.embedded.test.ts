@@ -11,7 +11,7 @@ import { createSink, dedupToken } from "@weir/connectors";
 import { waitFor } from "@weir/testing";
 import { Session } from "chdb";
 import { afterAll, describe, expect, it } from "vitest";
-import { pendingMetadata } from "./batch.ts";
+import { pendingMetadata } from "./pipeline/batch.ts";
 import { PipelineRunner } from "./runner.ts";
 import { createTopic, desiredPipeline, kafka, produce, testDeps } from "./test-support.ts";
 

@@ -1,27 +1,16 @@
 /**
- * Runs one pipeline on this worker: a consumer in the pipeline's Kafka group, the handler in the
- * sandbox, batches per partition to the sink, the DLQ for what fails. Offsets are committed only up
- * to the end of a flushed batch, after its rows are in the sink and its failures in the DLQ.
+ * One pipeline on this worker, as named stages (src/pipeline/): the source (Kafka consumer,
+ * committed offsets, pending-commit marks) -> the handler call (sandbox) -> the batcher (one open
+ * batch per partition) -> delivery (DLQ, sink with retries and bisection) -> commit. This file is
+ * the loop that wires them, plus state, counters and start/stop.
  *
- * A batch whose rows may reach the sink before its offsets are committed is announced first by a
- * commit of its start offset with `weir:pending:<last>` metadata. If the worker dies in between, the
- * next owner reads that mark and cuts its first batch at the same offset, so the replayed insert has
- * the same dedup token and a deduplicating table drops it.
+ * Offsets are committed only up to the end of a flushed batch, after its rows are in the sink and
+ * its failures in the DLQ. A batch whose rows may reach the sink before its offsets are committed
+ * is announced first by a commit of its start offset with `weir:pending:<last>` metadata. If the
+ * worker dies in between, the next owner reads that mark and cuts its first batch at the same
+ * offset, so the replayed insert has the same dedup token and a deduplicating table drops it.
  */
-import {
-  type Admin,
-  batchLimits,
-  type Consumer,
-  classifyKafkaError,
-  createSink,
-  type DlqInput,
-  DlqWriter,
-  type EachBatchPayload,
-  Kafka,
-  kafkaClientConfig,
-  KafkaLogLevel as logLevel,
-  type Sink,
-} from "@weir/connectors";
+import { batchLimits, classifyKafkaError, createSink, type DlqInput, type Sink } from "@weir/connectors";
 import {
   type Counters,
   type DesiredPipeline,
@@ -32,16 +21,23 @@ import {
   WeirError,
   ZERO_COUNTERS,
 } from "@weir/core";
-import { createSandbox, isBinaryFormat, type Sandbox, sandboxFormat } from "@weir/sandbox";
+import type { RunResult } from "@weir/sandbox";
 import type { Logger } from "pino";
-import { nextOffset, OpenBatch, parsePendingMetadata, pendingMetadata } from "./batch.ts";
-import { type ChunkInFlight, locateInflight } from "./cell/inflight.ts";
-import { mergeResults, splitPoison } from "./cell/poison.ts";
 import type { InflightReport, PartitionProgress, PoisonEntry } from "./cell/protocol.ts";
-import { deliverRows, sleep, withRetry } from "./deliver.ts";
 import type { LogShipper } from "./logs.ts";
 import type { WorkerMetrics } from "./metrics.ts";
-import { PartitionState } from "./partition.ts";
+import {
+  nextOffset,
+  OpenBatch,
+  type Outcome,
+  parsePendingMetadata,
+  pendingMetadata,
+} from "./pipeline/batch.ts";
+import { DeadLetters, deliverRows, sleep } from "./pipeline/deliver.ts";
+import { HandlerStage } from "./pipeline/handle.ts";
+import { KafkaSource } from "./pipeline/kafka-source.ts";
+import { PartitionState } from "./pipeline/partition.ts";
+import type { SourceBatch, SourceMessage } from "./pipeline/source.ts";
 
 export interface RunnerDeps {
   workerId: string;
@@ -58,6 +54,8 @@ export interface RunnerDeps {
   onFlushed?: (batch: FlushedBatch) => void;
   /** Messages to dead-letter instead of running (they killed or hung an earlier cell). */
   poisonFor?: (pipeline: string, topic: string, partition: number, offset: string) => PoisonEntry | undefined;
+  /** Group members a killed cell left for this pipeline: evicted before joining. */
+  evictFor?: (pipeline: string) => readonly string[];
 }
 
 /** What a flush delivered: the offset range of one partition and each row-producing message's timestamp. */
@@ -81,22 +79,19 @@ export class PipelineRunner {
   private readonly partitions = new Map<number, PartitionState>();
   /** Aborted when a stop begins: ends start-up retries. */
   private readonly stopCtl = new AbortController();
-  /** Aborted when a graceful stop runs out of time: ends sink retries without committing. */
+  /** Aborted when a graceful stop runs out of time: ends sink and DLQ retries without committing. */
   private readonly abort = new AbortController();
+  /** Bumped on every reassignment: state of an older generation is dropped, never committed. */
   private generation = 0;
-  private sandbox: Sandbox | null = null;
+  private handler: HandlerStage | null = null;
   private sink: Sink | null = null;
-  private kafka: Kafka | null = null;
-  private consumer: Consumer | null = null;
-  private admin: Admin | null = null;
-  private dlq: DlqWriter | null = null;
+  private source: KafkaSource | null = null;
+  private dlq: DeadLetters | null = null;
   private timer: NodeJS.Timeout | undefined;
   /** Log lines the sandbox dropped (rate limit) that were already reported to the log shipper. */
   private droppedLogLines = 0;
   private starting: Promise<void> | null = null;
   private stopping = false;
-  /** Chunks in the sandbox right now: the cell reports the message in progress from them. */
-  private readonly chunks = new Set<ChunkInFlight>();
   private readonly limits;
   private readonly log: Logger;
 
@@ -111,10 +106,6 @@ export class PipelineRunner {
     this.log = deps.logger.child({ pipeline: desired.id, revision: desired.revision });
   }
 
-  private get heartbeatMs(): number {
-    return Math.max(500, Math.floor(this.deps.sessionTimeoutMs / 10));
-  }
-
   private get spec() {
     return this.desired.spec;
   }
@@ -123,8 +114,8 @@ export class PipelineRunner {
     return this.spec.source.config.topic;
   }
 
-  private get groupId(): string {
-    return this.spec.source.config.group_id ?? `weir-${this.id}`;
+  private get handlerVersion(): string | null {
+    return this.desired.handler ? String(this.desired.handler.version) : null;
   }
 
   /** Start in the background; failures to start are reported as `failing` and retried. */
@@ -158,19 +149,14 @@ export class PipelineRunner {
     }
   }
 
+  /** Build the stages back to front (sink, DLQ, handler), then start the source feeding them. */
   private async startOnce(): Promise<void> {
-    const handler = this.desired.handler;
-    if (!handler) throw new WeirError("VALIDATION", "no handler version uploaded for this pipeline");
-    this.sandbox ??= await createSandbox({
-      code: handler.code,
-      sourceMap: handler.source_map,
-      env: this.spec.env,
-      limits: this.spec.limits,
-      pipelineId: this.id,
-      handlerVersion: String(handler.version),
-      format: sandboxFormat(this.spec.source.config),
-      isolates: Math.min(this.deps.sandboxIsolates ?? 1, this.deps.partitionConcurrency),
-    });
+    if (!this.desired.handler)
+      throw new WeirError("VALIDATION", "no handler version uploaded for this pipeline");
+    this.handler ??= await HandlerStage.create(
+      this.desired,
+      Math.min(this.deps.sandboxIsolates ?? 1, this.deps.partitionConcurrency),
+    );
     this.sink ??= createSink(this.spec.sink, {
       pipelineId: this.id,
       logger: (level, message, fields) => this.workerLog(level, message, fields),
@@ -178,48 +164,35 @@ export class PipelineRunner {
     await this.sink.connect();
     for (const note of this.sink.capabilities.notes) this.workerLog("warn", note);
 
-    const source = this.spec.source.config;
-    this.kafka = new Kafka({
-      ...kafkaClientConfig(source, `weir-${this.deps.workerId}`),
-      logLevel: logLevel.ERROR,
-    });
-    this.admin = this.kafka.admin();
-    await this.admin.connect();
-    this.dlq = new DlqWriter(this.kafka, this.spec.dead_letter.topic, {
-      compression: this.spec.dead_letter.compression,
+    const clientId = `weir-${this.deps.workerId}`;
+    this.dlq = new DeadLetters(this.spec, clientId, this.abort.signal, (error) => {
+      this.lastError = error;
     });
     await this.dlq.connect();
-    const consumer = this.kafka.consumer({
-      groupId: this.groupId,
-      sessionTimeout: this.deps.sessionTimeoutMs,
-      heartbeatInterval: this.heartbeatMs,
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      maxBytes: 32 * 1024 * 1024,
-      maxWaitTimeInMs: Math.min(500, Math.max(50, this.limits.maxWaitMs)),
+    this.source = new KafkaSource({
+      config: this.spec.source.config,
+      groupId: this.spec.source.config.group_id ?? `weir-${this.id}`,
+      clientId,
+      sessionTimeoutMs: this.deps.sessionTimeoutMs,
+      partitionConcurrency: this.deps.partitionConcurrency,
+      maxWaitMs: this.limits.maxWaitMs,
+      evict: this.deps.evictFor?.(this.id) ?? [],
+      log: this.log,
     });
-    this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => this.onRejoin());
-    consumer.on(consumer.events.CRASH, (e) => {
-      this.onRejoin();
-      this.fail(classifyKafkaError(e.payload.error, source), "consumer");
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.topic, fromBeginning: source.auto_offset_reset === "earliest" });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.deps.partitionConcurrency,
-      eachBatch: (payload) => this.eachBatch(payload),
+    await this.source.start({
+      batch: (b) => this.onBatch(b),
+      reassigned: () => this.onReassigned(),
+      crashed: (err) => this.fail(err, "consumer"),
     });
     this.timer = setInterval(() => this.flushAged(), Math.max(20, Math.min(250, this.limits.maxWaitMs / 4)));
     this.timer.unref();
     if (this.state === "deploying" || this.state === "failing") this.state = "running";
     this.lastError = null;
-    this.log.info({ group: this.groupId, topic: this.topic }, "pipeline started");
+    this.log.info({ topic: this.topic }, "pipeline started");
   }
 
-  /** A (re)join restarts kafkajs at the committed offsets: open batches are dropped, nothing was written from them. */
-  private onRejoin(): void {
+  /** A reassignment restarts the source at the committed offsets: open batches are dropped, nothing was written from them. */
+  private onReassigned(): void {
     this.generation++;
     this.partitions.clear();
   }
@@ -233,11 +206,11 @@ export class PipelineRunner {
     return p;
   }
 
+  /** The committed offset, and the cut point when the previous owner left a pending mark. */
   private async loadCommitted(p: PartitionState): Promise<void> {
-    const offsets = await this.admin!.fetchOffsets({ groupId: this.groupId, topics: [this.topic] });
-    const mine = offsets[0]?.partitions.find((x) => x.partition === p.partition);
-    p.committed = mine && mine.offset !== "-1" ? mine.offset : null;
-    p.cutAt = parsePendingMetadata(mine?.metadata);
+    const c = await this.source!.committed(p.partition);
+    p.committed = c.offset;
+    p.cutAt = parsePendingMetadata(c.metadata);
     if (p.cutAt)
       this.workerLog("info", "resuming a batch that may have been written", {
         partition: p.partition,
@@ -245,93 +218,60 @@ export class PipelineRunner {
       });
   }
 
-  private async eachBatch({
-    batch,
-    resolveOffset,
-    heartbeat,
-    isRunning,
-    isStale,
-  }: EachBatchPayload): Promise<void> {
-    const p = this.partitionState(batch.partition);
-    p.highWatermark = batch.highWatermark;
-    p.heartbeat = heartbeat;
+  /** One source batch of one partition: chunks through the handler, results into the open batch, flush when due. */
+  private async onBatch(b: SourceBatch): Promise<void> {
+    const p = this.partitionState(b.partition);
+    p.highWatermark = b.highWatermark;
+    p.heartbeat = b.heartbeat;
+    const live = () => !this.stopping && b.isActive() && p.generation === this.generation;
     await p.lock(async () => {
-      if (p.generation !== this.generation) return;
+      if (!live()) return;
       p.loaded ??= this.loadCommitted(p);
       await p.loaded;
-      const format = sandboxFormat(this.spec.source.config);
-      const binary = isBinaryFormat(format);
       const chunk = this.deps.sandboxChunk;
-      for (let i = 0; i < batch.messages.length; i += chunk) {
-        if (this.stopping || !isRunning() || isStale() || p.generation !== this.generation) return;
-        const slice = batch.messages.slice(i, i + chunk);
-        const started = performance.now();
-        // A chunk of slow or looping handlers can take timeout_ms per message: keep the group
-        // membership alive meanwhile (the isolates run off the main thread), or the session times
-        // out, the partition moves and the same chunk is processed again and again.
-        const beat = setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatMs);
-        // Poison messages (they killed or hung a cell before) are dead-lettered, not run.
-        const { runnable, poisoned } = splitPoison(
-          slice.map((m) => m.offset),
-          (offset) => this.deps.poisonFor?.(this.id, batch.topic, batch.partition, offset),
-        );
-        const inFlight: ChunkInFlight = {
-          topic: batch.topic,
-          partition: batch.partition,
-          offsets: runnable.map((k) => slice[k]!.offset),
-          startedAt: Date.now(),
-        };
-        this.chunks.add(inFlight);
-        const ran = await this.sandbox!.runBatch(
-          runnable.map((k) => {
-            const m = slice[k]!;
-            return {
-              // Bytes are copied into the isolate: a kafkajs value is a view of the whole fetch
-              // response, so copy this message's bytes alone (Buffer#slice would share them).
-              value: binary ? copyBytes(m.value) : m.value === null ? "" : m.value.toString("utf8"),
-              meta: { topic: batch.topic, partition: batch.partition, offset: m.offset, format },
-            };
-          }),
-        ).finally(() => {
-          clearInterval(beat);
-          this.chunks.delete(inFlight);
-        });
-        const results = mergeResults(slice.length, runnable, ran, poisoned);
+      for (let i = 0; i < b.messages.length; i += chunk) {
+        if (!live()) return;
+        const slice = b.messages.slice(i, i + chunk);
+        const results = await this.handle(b, slice);
         p.lastProgressAt = Date.now();
-        this.deps.metrics.handlerSeconds.observe({ pipeline: this.id }, (performance.now() - started) / 1000);
-        this.reportDroppedLogLines();
-        this.counters.messages_in += slice.length;
-        this.deps.metrics.messagesIn.inc({ pipeline: this.id }, slice.length);
         const now = Date.now();
         for (let j = 0; j < slice.length; j++) {
           const m = slice[j]!;
           const r = results[j]!;
           if (r.logs.length > 0) this.deps.logs.push(this.id, r.logs);
-          p.batch.touch(m.offset, now);
-          const held = {
-            offset: m.offset,
-            key: m.key,
-            value: m.value,
-            headers: m.headers,
-            timestamp: m.timestamp,
-          };
-          if (r.ok) {
-            if (r.rowCount > 0) p.batch.addRows({ message: held, rows: r.rows, rowCount: r.rowCount });
-            else {
-              this.counters.dropped++;
-              this.deps.metrics.dropped.inc({ pipeline: this.id });
-            }
-          } else {
-            this.counters.failed++;
-            this.deps.metrics.failed.inc({ pipeline: this.id });
-            p.batch.addFailure(this.failure(batch.partition, held, r.error));
-          }
-          resolveOffset(m.offset);
-          if (this.shouldCut(p, m.offset)) await this.flush(p);
+          this.count(p.batch.add(m, r, now, (error) => this.failure(b.partition, m, error)));
+          b.resolve(m.offset);
+          if (p.batch.due(m.offset, p.cutAt, this.limits)) await this.flush(p);
         }
-        await heartbeat();
+        await b.heartbeat();
       }
     });
+  }
+
+  /** Stage 2 for one chunk, with its metrics. */
+  private async handle(b: SourceBatch, slice: SourceMessage[]): Promise<RunResult[]> {
+    const started = performance.now();
+    const results = await this.handler!.run(
+      b,
+      slice,
+      (offset) => this.deps.poisonFor?.(this.id, b.topic, b.partition, offset),
+      this.source!.heartbeatMs,
+    );
+    this.deps.metrics.handlerSeconds.observe({ pipeline: this.id }, (performance.now() - started) / 1000);
+    this.reportDroppedLogLines();
+    this.counters.messages_in += slice.length;
+    this.deps.metrics.messagesIn.inc({ pipeline: this.id }, slice.length);
+    return results;
+  }
+
+  private count(outcome: Outcome): void {
+    if (outcome === "dropped") {
+      this.counters.dropped++;
+      this.deps.metrics.dropped.inc({ pipeline: this.id });
+    } else if (outcome === "failed") {
+      this.counters.failed++;
+      this.deps.metrics.failed.inc({ pipeline: this.id });
+    }
   }
 
   /**
@@ -340,23 +280,19 @@ export class PipelineRunner {
    * silently.
    */
   private reportDroppedLogLines(): void {
-    const total = this.sandbox?.droppedLogLines() ?? this.droppedLogLines;
+    const total = this.handler?.droppedLogLines() ?? this.droppedLogLines;
     if (total <= this.droppedLogLines) return;
     this.deps.logs.push(this.id, [], total - this.droppedLogLines);
     this.droppedLogLines = total;
   }
 
-  private failure(
-    partition: number,
-    m: { offset: string; key: Buffer | null; value: Buffer | null; headers: DlqInput["headers"] | undefined },
-    error: SerializedError,
-  ): DlqInput {
+  private failure(partition: number, m: SourceMessage, error: SerializedError): DlqInput {
     return {
       pipelineId: this.id,
       stage: error.code === "DECODE_ERROR" ? "decode" : "handler",
       error,
       attempts: 1,
-      handlerVersion: this.desired.handler ? String(this.desired.handler.version) : null,
+      handlerVersion: this.handlerVersion,
       source: { topic: this.topic, partition, offset: m.offset },
       key: m.key,
       value: m.value,
@@ -364,32 +300,21 @@ export class PipelineRunner {
     };
   }
 
-  /** Cut by size, or exactly at the previous owner's pending mark. */
-  private shouldCut(p: PartitionState, offset: string): boolean {
-    if (p.cutAt !== null) return BigInt(offset) >= BigInt(p.cutAt);
-    const b = p.batch;
-    return b.rowCount >= this.limits.maxRows || b.bytes >= this.limits.maxBytes;
-  }
-
   private flushAged(): void {
     const now = Date.now();
     for (const p of this.partitions.values()) {
-      // A partition stuck in sink retries holds its lock; keep the group membership alive meanwhile.
+      // A partition stuck in sink retries holds its lock; keep its ownership alive meanwhile.
       if (p.paused) p.heartbeat?.().catch(() => undefined);
-      const b = p.batch;
-      if (b.empty || p.cutAt !== null || now - b.openedAt < this.limits.maxWaitMs) continue;
+      if (!p.batch.aged(now, p.cutAt, this.limits)) continue;
       p.lock(async () => {
-        if (
-          p.generation === this.generation &&
-          !p.batch.empty &&
-          Date.now() - p.batch.openedAt >= this.limits.maxWaitMs
-        ) {
+        if (p.generation === this.generation && p.batch.aged(Date.now(), p.cutAt, this.limits)) {
           await this.flush(p);
         }
       }).catch((err) => this.fail(err, "flush"));
     }
   }
 
+  /** Stage 4 and the commit: DLQ, pending mark, rows to the sink, then the offset after the batch. */
   private async flush(p: PartitionState): Promise<void> {
     const b = p.batch;
     if (b.empty) return;
@@ -403,25 +328,12 @@ export class PipelineRunner {
           pipelineId: this.id,
           topic: this.topic,
           partition: p.partition,
-          handlerVersion: this.desired.handler ? String(this.desired.handler.version) : null,
+          handlerVersion: this.handlerVersion,
           retry: this.spec.retry,
           sink: this.sink!,
           signal: this.abort.signal,
           writeDlq: (records) => this.writeDlq(records),
-          onRetry: async (error, attempt) => {
-            this.counters.retries++;
-            this.deps.metrics.retries.inc({ pipeline: this.id });
-            this.lastError = error;
-            if (attempt >= 2) this.state = "failing";
-            if (!p.paused) {
-              p.paused = true;
-              this.consumer?.pause([{ topic: this.topic, partitions: [p.partition] }]);
-            }
-            this.workerLog("warn", `sink write failed, retrying: ${error.message}`, {
-              partition: p.partition,
-              attempt,
-            });
-          },
+          onRetry: async (error, attempt) => this.sinkRetry(p, error, attempt),
           onRecovered: () => {
             if (this.state === "failing") this.state = "running";
             this.workerLog("info", "sink write succeeded after retries", { partition: p.partition });
@@ -455,8 +367,24 @@ export class PipelineRunner {
     p.cutAt = null;
     if (p.paused) {
       p.paused = false;
-      this.consumer?.resume([{ topic: this.topic, partitions: [p.partition] }]);
+      this.source?.resume(p.partition);
     }
+  }
+
+  /** A failed sink attempt: count it, hold the partition back (no more fetching) until it succeeds. */
+  private sinkRetry(p: PartitionState, error: SerializedError, attempt: number): void {
+    this.counters.retries++;
+    this.deps.metrics.retries.inc({ pipeline: this.id });
+    this.lastError = error;
+    if (attempt >= 2) this.state = "failing";
+    if (!p.paused) {
+      p.paused = true;
+      this.source?.pause(p.partition);
+    }
+    this.workerLog("warn", `sink write failed, retrying: ${error.message}`, {
+      partition: p.partition,
+      attempt,
+    });
   }
 
   /** End-to-end latency (record timestamp -> sink acknowledged) of every message whose rows were written. */
@@ -484,30 +412,13 @@ export class PipelineRunner {
         retryable: true,
       });
     }
-    await this.consumer!.commitOffsets([{ topic: this.topic, partition: p.partition, offset, metadata }]);
+    await this.source!.commit(p.partition, offset, metadata);
     p.committed = offset;
     p.lastProgressAt = Date.now();
   }
 
   private async writeDlq(records: DlqInput[]): Promise<void> {
-    await withRetry(
-      async () => {
-        try {
-          await this.dlq!.write(records);
-        } catch (err) {
-          const wire = serializeError(err, "DLQ_ERROR");
-          throw new WeirError("DLQ_ERROR", `dead-letter write failed: ${wire.message}`, {
-            retryable: true,
-            cause: err,
-          });
-        }
-      },
-      { ...this.spec.retry, max_attempts: Math.max(this.spec.retry.max_attempts, 20) },
-      this.abort.signal,
-      async (error) => {
-        this.lastError = error;
-      },
-    );
+    await this.dlq!.write(records);
     this.counters.dlq += records.length;
     this.deps.metrics.dlq.inc({ pipeline: this.id }, records.length);
   }
@@ -547,13 +458,18 @@ export class PipelineRunner {
       last_error: this.lastError,
       counters: { ...this.counters },
       lag,
-      handler_version: this.desired.handler ? String(this.desired.handler.version) : null,
+      handler_version: this.handlerVersion,
     };
   }
 
   /** The handler calls in progress (for the supervisor's hard deadline). */
   inflight(): InflightReport[] {
-    return locateInflight(this.sandbox, this.chunks, this.id, this.spec.limits.timeout_ms);
+    return this.handler?.inflight() ?? [];
+  }
+
+  /** The source's consumer-group member id (for eviction if this cell is killed). */
+  memberId(): string | null {
+    return this.source?.memberId() ?? null;
   }
 
   /** Lag and last progress per assigned partition (for stall detection). */
@@ -582,11 +498,7 @@ export class PipelineRunner {
     this.stopCtl.abort();
     if (this.timer) clearInterval(this.timer);
     await this.starting?.catch(() => undefined);
-    try {
-      this.consumer?.pause([{ topic: this.topic }]);
-    } catch {
-      // not running: nothing to pause
-    }
+    this.source?.pause();
     const drain = Promise.allSettled([...this.partitions.values()].map((p) => p.lock(() => this.flush(p))));
     const timer = setTimeout(() => this.abort.abort(), timeoutMs);
     const results = await drain;
@@ -595,23 +507,16 @@ export class PipelineRunner {
       if (r.status === "rejected")
         this.log.warn({ err: r.reason }, "flush on stop failed; the next owner replays");
     await this.teardown();
-    this.sandbox?.dispose();
-    this.sandbox = null;
+    this.handler?.dispose();
+    this.handler = null;
     await this.sink?.close().catch(() => undefined);
     this.sink = null;
     this.log.info("pipeline stopped");
   }
 
   private async teardown(): Promise<void> {
-    await Promise.allSettled([this.consumer?.disconnect(), this.admin?.disconnect(), this.dlq?.close()]);
-    this.consumer = null;
-    this.admin = null;
+    await Promise.allSettled([this.source?.close(), this.dlq?.close()]);
+    this.source = null;
     this.dlq = null;
-    this.kafka = null;
   }
-}
-
-/** A message's bytes in a buffer of their own (a typed-array copy, not a view). */
-function copyBytes(value: Buffer | null): Uint8Array {
-  return value ? new Uint8Array(value) : new Uint8Array(0);
 }

@@ -15,9 +15,10 @@ import type {
 } from "@weir/core";
 import { ZERO_COUNTERS } from "@weir/core";
 import type { Logger } from "pino";
-import type { PoisonEntry } from "./cell/protocol.ts";
+import type { Eviction, PoisonEntry } from "./cell/protocol.ts";
 import { Cell } from "./cells.ts";
 import { type CgroupSupport, placeCell, removeCellGroup } from "./cgroup.ts";
+import type { WorkerEnv } from "./env.ts";
 import type { LogShipper } from "./logs.ts";
 import { Placement } from "./placement.ts";
 import type { SupervisorMetrics } from "./supervisor-metrics.ts";
@@ -41,6 +42,8 @@ export interface SupervisorOptions extends WatchdogSettings {
   cellNice: number;
   cordonNice: number;
   cgroup: CgroupSupport;
+  /** The cells' Kafka session timeout: how long a killed cell's group members are worth evicting. */
+  sessionTimeoutMs: number;
 }
 
 /** Why a pipeline is not moving, shown in its report until it moves again. */
@@ -58,6 +61,12 @@ export class Supervisor {
   private readonly cells = new Map<string, Cell>();
   private readonly placement: Placement;
   private readonly poison = new Map<string, PoisonEntry>();
+  /**
+   * Group members of cells that died or were killed, per pipeline, until their session would have
+   * timed out anyway: the pipeline's next cell evicts them before joining, so it gets their
+   * partitions now (a SIGKILLed consumer sends no LeaveGroup).
+   */
+  private readonly evictions = new Map<string, { memberIds: Set<string>; until: number }>();
   private readonly crashes = new Map<string, number>();
   private readonly incidents = new Map<string, Incident>();
   /** Counters of pipelines from cells that ended: reports stay cumulative since the worker started. */
@@ -125,7 +134,8 @@ export class Supervisor {
     for (const [id, pipelines] of plan) {
       const cell = this.cells.get(id);
       if (cell) {
-        if (changed(cell.pipelines, pipelines)) cell.assign(pipelines, this.poisonFor(pipelines));
+        if (changed(cell.pipelines, pipelines))
+          cell.assign(pipelines, this.poisonFor(pipelines), this.evictionsFor(pipelines));
         continue;
       }
       const b = this.backoff.get(id);
@@ -149,7 +159,7 @@ export class Supervisor {
       onExit: (c, code, signal) => this.onExit(c, code, signal),
     });
     this.cells.set(id, cell);
-    cell.assign(pipelines, this.poisonFor(pipelines));
+    cell.assign(pipelines, this.poisonFor(pipelines), this.evictionsFor(pipelines));
     if (cell.pid) {
       const memMb = pipelines.reduce(
         (n, p) => n + p.spec.limits.memory_mb * this.opts.isolates,
@@ -166,8 +176,27 @@ export class Supervisor {
     return [...this.poison.values()].filter((p) => ids.has(p.pipeline));
   }
 
+  private evictionsFor(pipelines: DesiredPipeline[]): Eviction[] {
+    const now = Date.now();
+    for (const [id, e] of this.evictions) if (e.until < now) this.evictions.delete(id);
+    return pipelines.flatMap((p) => {
+      const e = this.evictions.get(p.id);
+      return e ? [{ pipeline: p.id, memberIds: [...e.memberIds] }] : [];
+    });
+  }
+
   private onExit(cell: Cell, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.cells.get(cell.id) === cell) this.cells.delete(cell.id);
+    if (code !== 0 || signal) {
+      // It left no LeaveGroup behind (a clean exit has left its groups already).
+      const until = Date.now() + this.opts.sessionTimeoutMs * 2;
+      for (const m of cell.last?.members ?? []) {
+        const e = this.evictions.get(m.pipeline) ?? { memberIds: new Set<string>(), until };
+        e.memberIds.add(m.memberId);
+        e.until = until;
+        this.evictions.set(m.pipeline, e);
+      }
+    }
     removeCellGroup(this.opts.cgroup, cell.id);
     for (const r of cell.last?.pipelines ?? []) {
       this.carried.set(r.pipeline_id, addCounters(this.carried.get(r.pipeline_id), r.counters));
@@ -365,6 +394,28 @@ export class Supervisor {
     await bounded(this.report(), 2000);
     await bounded(this.logs.stop(), 2000);
   }
+}
+
+/** The supervisor's settings from the worker's environment (main.ts and the benchmark build it so). */
+export function supervisorOptions(env: WorkerEnv, cgroup: CgroupSupport): SupervisorOptions {
+  return {
+    workerId: env.WEIR_WORKER_ID,
+    pollMs: env.WEIR_WORKER_POLL_MS,
+    reportMs: env.WEIR_WORKER_REPORT_MS,
+    cellSize: env.WEIR_WORKER_CELL_SIZE,
+    maxCrashes: env.WEIR_WORKER_MAX_CRASHES,
+    drainMs: Math.min(env.WEIR_WORKER_DRAIN_MS, 20_000),
+    cellNice: env.WEIR_WORKER_CELL_NICE,
+    cordonNice: env.WEIR_WORKER_CORDON_NICE,
+    cgroup,
+    sessionTimeoutMs: env.WEIR_WORKER_SESSION_TIMEOUT_MS,
+    hangMs: env.WEIR_WORKER_CELL_HANG_MS,
+    graceMs: env.WEIR_WORKER_KILL_GRACE_MS,
+    stallMs: env.WEIR_WORKER_STALL_MS,
+    controlMs: env.WEIR_WORKER_CONTROL_MS,
+    headroomMb: env.WEIR_WORKER_CELL_HEADROOM_MB,
+    isolates: Math.min(env.WEIR_WORKER_ISOLATES, env.WEIR_WORKER_PARTITION_CONCURRENCY),
+  };
 }
 
 function bounded(p: Promise<unknown>, ms: number): Promise<void> {

@@ -22,7 +22,16 @@ function pipeline(id: string, timeoutMs = 1000, memoryMb = 128): DesiredPipeline
 }
 
 function report(over: Partial<CellReport> = {}): CellReport {
-  return { type: "report", pipelines: [], inflight: [], progress: [], changes: [], metrics: [], ...over };
+  return {
+    type: "report",
+    pipelines: [],
+    inflight: [],
+    progress: [],
+    changes: [],
+    members: [],
+    metrics: [],
+    ...over,
+  };
 }
 
 /** The fields of a Cell the watchdog reads (a real Cell forks a process). */

@@ -20,7 +20,7 @@ import { pino } from "pino";
 // @weir/worker exports only the runner ("./runner"); the supervisor is read from its sources.
 import { probeCgroup } from "../../../apps/worker/src/cgroup.ts";
 import { parseEnv } from "../../../apps/worker/src/env.ts";
-import { type ApiLink, Supervisor } from "../../../apps/worker/src/supervisor.ts";
+import { type ApiLink, Supervisor, supervisorOptions } from "../../../apps/worker/src/supervisor.ts";
 import { SupervisorMetrics } from "../../../apps/worker/src/supervisor-metrics.ts";
 import { clockTicks, readProcess } from "../procstat.ts";
 import { runChild } from "./harness.ts";
@@ -74,23 +74,7 @@ await runChild(async (opts, rec) => {
     api,
     logs,
     new SupervisorMetrics(),
-    {
-      workerId: env.WEIR_WORKER_ID,
-      pollMs: env.WEIR_WORKER_POLL_MS,
-      reportMs: env.WEIR_WORKER_REPORT_MS,
-      cellSize: env.WEIR_WORKER_CELL_SIZE,
-      maxCrashes: env.WEIR_WORKER_MAX_CRASHES,
-      drainMs: Math.min(env.WEIR_WORKER_DRAIN_MS, 20_000),
-      cellNice: env.WEIR_WORKER_CELL_NICE,
-      cordonNice: env.WEIR_WORKER_CORDON_NICE,
-      cgroup: probeCgroup(),
-      hangMs: env.WEIR_WORKER_CELL_HANG_MS,
-      graceMs: env.WEIR_WORKER_KILL_GRACE_MS,
-      stallMs: env.WEIR_WORKER_STALL_MS,
-      controlMs: env.WEIR_WORKER_CONTROL_MS,
-      headroomMb: env.WEIR_WORKER_CELL_HEADROOM_MB,
-      isolates: Math.min(env.WEIR_WORKER_ISOLATES, env.WEIR_WORKER_PARTITION_CONCURRENCY),
-    },
+    supervisorOptions(env, probeCgroup()),
     log,
   );
 

@@ -26,6 +26,7 @@ export {
   compressionType,
   createKafka,
   type EachBatchPayload,
+  evictGroupMembers,
   type IHeaders,
   KAFKA_COMPRESSIONS,
   Kafka,

@@ -7,7 +7,7 @@ import type { DesiredPipeline, PipelineReport } from "@weir/core";
 import { ZERO_COUNTERS } from "@weir/core";
 import type { Logger } from "pino";
 import { PipelineRunner, type RunnerDeps } from "../runner.ts";
-import type { InflightReport, PartitionProgress, PoisonEntry } from "./protocol.ts";
+import type { Eviction, InflightReport, PartitionProgress, PoisonEntry } from "./protocol.ts";
 
 export class CellHost {
   private readonly runners = new Map<string, PipelineRunner>();
@@ -17,17 +17,23 @@ export class CellHost {
   /** Changes queued or running, per pipeline: since when the oldest one waits. */
   private readonly pending = new Map<string, { since: number; count: number }>();
   private poison = new Map<string, PoisonEntry>();
+  private evict = new Map<string, string[]>();
 
   private readonly deps: RunnerDeps;
   private readonly log: Logger;
   constructor(deps: RunnerDeps, log: Logger) {
-    this.deps = { ...deps, poisonFor: (pl, t, pa, o) => this.poison.get(`${pl}/${t}/${pa}/${o}`) };
+    this.deps = {
+      ...deps,
+      poisonFor: (pl, t, pa, o) => this.poison.get(`${pl}/${t}/${pa}/${o}`),
+      evictFor: (pl) => this.evict.get(pl) ?? [],
+    };
     this.log = log;
   }
 
   /** Apply the supervisor's assignment for this cell. */
-  apply(pipelines: DesiredPipeline[], poison: PoisonEntry[]): void {
+  apply(pipelines: DesiredPipeline[], poison: PoisonEntry[], evict: Eviction[] = []): void {
     this.poison = new Map(poison.map((p) => [`${p.pipeline}/${p.topic}/${p.partition}/${p.offset}`, p]));
+    this.evict = new Map(evict.map((e) => [e.pipeline, e.memberIds]));
     const seen = new Set<string>();
     for (const p of pipelines) {
       seen.add(p.id);
@@ -97,6 +103,13 @@ export class CellHost {
       });
     }
     return out;
+  }
+
+  members(): { pipeline: string; memberId: string }[] {
+    return [...this.runners.values()].flatMap((r) => {
+      const memberId = r.memberId();
+      return memberId ? [{ pipeline: r.id, memberId }] : [];
+    });
   }
 
   inflight(): InflightReport[] {

@@ -56,6 +56,7 @@ async function report(): Promise<void> {
     inflight: host.inflight(),
     progress: host.progress(),
     changes: host.changes(),
+    members: host.members(),
     metrics: await metrics.registry.getMetricsAsJSON(),
   }).catch(() => undefined);
 }
@@ -73,7 +74,7 @@ async function stop(): Promise<void> {
 }
 
 process.on("message", (msg: ToCell) => {
-  if (msg.type === "desired" && !stopping) host.apply(msg.pipelines, msg.poison);
+  if (msg.type === "desired" && !stopping) host.apply(msg.pipelines, msg.poison, msg.evict);
   else if (msg.type === "stop") void stop();
 });
 process.on("disconnect", die);

@@ -38,8 +38,14 @@ export interface PartitionProgress {
   paused: boolean;
 }
 
+/** Consumer-group members a killed cell left behind, per pipeline: the next cell evicts them first. */
+export interface Eviction {
+  pipeline: string;
+  memberIds: string[];
+}
+
 export type ToCell =
-  | { type: "desired"; pipelines: DesiredPipeline[]; poison: PoisonEntry[] }
+  | { type: "desired"; pipelines: DesiredPipeline[]; poison: PoisonEntry[]; evict: Eviction[] }
   /** Drain every pipeline and exit; the supervisor SIGKILLs the cell after its deadline anyway. */
   | { type: "stop" };
 
@@ -51,6 +57,8 @@ export type FromCell =
       progress: PartitionProgress[];
       /** Pipelines whose start/swap/pause/delete is still running, and since when. */
       changes: { pipeline: string; since: number }[];
+      /** Each pipeline's consumer-group member id (evicted if this cell is killed). */
+      members: { pipeline: string; memberId: string }[];
       metrics: MetricObjectWithValues<MetricValue<string>>[];
     }
   | { type: "logs"; pipeline: string; records: LogRecord[]; dropped: number }

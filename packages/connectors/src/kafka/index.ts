@@ -21,6 +21,7 @@ export {
   type ConsumerConfig,
   createKafka,
   type EachBatchPayload,
+  evictGroupMembers,
   type IHeaders,
   Kafka,
   type KafkaConfig,

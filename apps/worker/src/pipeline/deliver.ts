@@ -1,11 +1,19 @@
 /**
- * Delivery of one flushed batch: the DLQ first (decode and handler failures), then the rows to the
- * sink with retries, and what to do when the sink says no. Offsets are committed by the caller only
- * after this resolves, so everything below the commit point is in the sink or in the DLQ.
+ * Stage 4, delivery of one flushed batch: the DLQ first (decode and handler failures), then the
+ * rows to the sink with retries, bisection of a batch the sink refuses, and the DLQ for what it
+ * refuses for good. Offsets are committed by the caller only after this resolves, so everything
+ * below the commit point is in the sink or in the DLQ.
  */
 import type { DlqInput, Sink, SinkBatch } from "@weir/connectors";
-import { dedupToken } from "@weir/connectors";
-import { isWeirError, type RetryPolicy, type SerializedError, serializeError, WeirError } from "@weir/core";
+import { DlqWriter, dedupToken, Kafka, kafkaClientConfig, KafkaLogLevel as logLevel } from "@weir/connectors";
+import {
+  isWeirError,
+  type PipelineSpec,
+  type RetryPolicy,
+  type SerializedError,
+  serializeError,
+  WeirError,
+} from "@weir/core";
 import pRetry from "p-retry";
 import type { RowEntry } from "./batch.ts";
 
@@ -51,6 +59,56 @@ export async function withRetry<T>(
       if (floor > 0) await sleep(Math.min(floor, policy.max_backoff_ms), signal);
     },
   });
+}
+
+/**
+ * A pipeline's dead-letter topic on the source's cluster. A write is retried (at least 20 attempts)
+ * until it succeeds or `signal` aborts: the offsets of what it carries are committed only after it.
+ */
+export class DeadLetters {
+  private readonly writer: DlqWriter;
+  private readonly retry: RetryPolicy;
+  private readonly signal: AbortSignal;
+  private readonly onRetry: (error: SerializedError) => void;
+  constructor(
+    spec: PipelineSpec,
+    clientId: string,
+    signal: AbortSignal,
+    onRetry: (error: SerializedError) => void,
+  ) {
+    const kafka = new Kafka({ ...kafkaClientConfig(spec.source.config, clientId), logLevel: logLevel.ERROR });
+    this.writer = new DlqWriter(kafka, spec.dead_letter.topic, { compression: spec.dead_letter.compression });
+    this.retry = { ...spec.retry, max_attempts: Math.max(spec.retry.max_attempts, 20) };
+    this.signal = signal;
+    this.onRetry = onRetry;
+  }
+
+  connect(): Promise<void> {
+    return this.writer.connect();
+  }
+
+  async write(records: DlqInput[]): Promise<void> {
+    await withRetry(
+      async () => {
+        try {
+          await this.writer.write(records);
+        } catch (err) {
+          const wire = serializeError(err, "DLQ_ERROR");
+          throw new WeirError("DLQ_ERROR", `dead-letter write failed: ${wire.message}`, {
+            retryable: true,
+            cause: err,
+          });
+        }
+      },
+      this.retry,
+      this.signal,
+      async (error) => this.onRetry(error),
+    );
+  }
+
+  close(): Promise<void> {
+    return this.writer.close();
+  }
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -16,6 +16,17 @@
 export const mapGrowth =
   "export function handler(): any { const m = new Map(); for (let i = 0; i < 5e7; i++) m.set(i, i); return { n: m.size }; }";
 
+/**
+ * Compares a 20 MB string with a copy of itself plus one char, 1000 times: every iteration
+ * allocates and flattens another 20 MB string next to ICU's collation work, at the edge of a 128 MB
+ * heap. The isolate never answers the in-process timeout: measured on Node 24.22.3 + isolated-vm 6.2.0
+ * with memory_mb 128, the call was still unsettled 12 s after timeout_ms 500 (and 3000) in 8 of 8 runs,
+ * with and without the cell's --max-semi-space-size=16, where mapGrowth's outcome is a race. Only a
+ * process kill ends it. The deterministic wedge for tests of the hard deadline.
+ */
+export const localeCompareWedge =
+  'export function handler(): any { const s = "\u00e4".repeat(1e7); let n = 0; for (let i = 0; i < 1000; i++) n += s.localeCompare(s + "b"); return { n }; }';
+
 /** A synchronous infinite loop: stopped by isolated-vm's timeout / the watchdog (HANDLER_TIMEOUT). */
 export const neverYield = "export function handler(): any { while (true) {} }";
 

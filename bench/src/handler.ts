@@ -3,7 +3,6 @@
  * sandbox globals it uses provided the obvious host way (md5 from node:crypto, env as an object).
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { handler } from "@weir/fn-otel-traces";
 
@@ -26,7 +25,19 @@ export function transformToNdjson(value: string): { text: string; rows: number }
   return { text, rows: rows.length };
 }
 
-/** The handler's source file, as uploaded to Weir. */
-export function handlerSource(): string {
-  return readFileSync(fileURLToPath(import.meta.resolve("@weir/fn-otel-traces")), "utf8");
+/**
+ * The handler as a worker receives it: functions/otel-traces bundled with its ../shared helpers, as
+ * `weir handler upload` does, and compiled as the API compiles a bundled upload. Both modules are
+ * loaded here only, so the plain-function baselines never load esbuild.
+ */
+export async function compiledHandler(): Promise<{ code: string; sourceMap: string }> {
+  const { bundleHandler } = await import("@weir/sdk/bundle");
+  const { compileHandler } = await import("@weir/sandbox");
+  const b = await bundleHandler(fileURLToPath(import.meta.resolve("@weir/fn-otel-traces")));
+  const compiled = await compileHandler(b.bundle, {
+    filename: b.manifest.entry,
+    bundle: { sourceMap: b.sourceMap },
+  });
+  if (!compiled.ok) throw new Error(`handler does not compile: ${JSON.stringify(compiled.diagnostics)}`);
+  return compiled;
 }

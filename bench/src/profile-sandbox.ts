@@ -7,9 +7,9 @@ import v8 from "node:v8";
 
 if (process.env.SEMI) v8.setFlagsFromString(`--max-semi-space-size=${process.env.SEMI}`);
 
-import { compileHandler, createSandbox } from "@weir/sandbox";
+import { createSandbox } from "@weir/sandbox";
 import { benchMessage } from "./data.ts";
-import { handlerSource, transformToNdjson } from "./handler.ts";
+import { compiledHandler, transformToNdjson } from "./handler.ts";
 import { cpuMs } from "./stats.ts";
 
 const N = Number(process.env.N ?? 1000);
@@ -19,8 +19,7 @@ const spec = {
   baseTimeUnixNano: (BigInt(Date.now()) * 1_000_000n).toString(),
 };
 const values = Array.from({ length: N }, (_, i) => benchMessage(spec, i).value);
-const compiled = await compileHandler(handlerSource());
-if (!compiled.ok) throw new Error("x");
+const compiled = await compiledHandler();
 const sb = await createSandbox({
   code: compiled.code,
   env: { WEIR_TABLE_FLAVOR: "legacy" },

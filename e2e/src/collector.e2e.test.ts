@@ -36,7 +36,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const root = resolve(fileURLToPath(import.meta.url), "../../..");
 const ch = createClient({ url: clickhouseUrl() });
-const handlerSource = readFileSync(join(root, "functions/otel-traces/index.ts"));
+/** The otel-traces entry, bundled with ../shared and uploaded as `weir handler upload` does. */
+const handlerEntry = join(root, "functions/otel-traces/index.ts");
 const chdbDir = mkdtempSync(join(tmpdir(), "weir-e2e-chdb-"));
 const databases: string[] = [];
 let api: ApiProcess;
@@ -140,7 +141,7 @@ describe("OTel Collector -> Kafka -> Weir -> ClickHouse", () => {
       },
       env: { WEIR_TABLE_FLAVOR: "legacy" },
     });
-    await client.uploadHandler(pipeline.id, handlerSource, { filename: "index.ts" });
+    await client.deployHandler(pipeline.id, handlerEntry);
     if (c.article) {
       // The article's table in chdb, fed from the same topic by a second pipeline (its own group).
       const embedded = await client.createPipeline({
@@ -151,7 +152,7 @@ describe("OTel Collector -> Kafka -> Weir -> ClickHouse", () => {
           config: { path: chdbDir, table: "otel_traces_processed", max_batch_wait_ms: 300 },
         },
       });
-      await client.uploadHandler(embedded.id, handlerSource, { filename: "index.ts" });
+      await client.deployHandler(embedded.id, handlerEntry);
       articleEmbeddedId = embedded.id;
     }
 
@@ -246,9 +247,7 @@ describe("OTel Collector -> Kafka -> Weir -> ClickHouse", () => {
       },
       env: { WEIR_TABLE_FLAVOR: "legacy" },
     });
-    await client.uploadHandler(pipeline.id, readFileSync(join(root, "functions/otel-logs/index.ts")), {
-      filename: "index.ts",
-    });
+    await client.deployHandler(pipeline.id, join(root, "functions/otel-logs/index.ts"));
     const collector = await startCollector({
       name: "e2e-logs",
       brokers: kafkaBrokers(),

@@ -93,13 +93,7 @@ describe("OTel traces: Kafka -> Weir -> ClickHouse", () => {
       },
       env: { WEIR_TABLE_FLAVOR: "legacy" },
     });
-    const version = await client.uploadHandler(
-      pipeline.id,
-      readFileSync(join(root, "functions/otel-traces/index.ts")),
-      {
-        filename: "index.ts",
-      },
-    );
+    const { version } = await client.deployHandler(pipeline.id, join(root, "functions/otel-traces/index.ts"));
     expect(version.version).toBe(1);
 
     const generated = Array.from(

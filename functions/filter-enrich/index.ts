@@ -5,17 +5,18 @@
  *   2. redact PII in attribute values (by attribute key, and by value pattern: emails, card numbers,
  *      bearer tokens), recording which keys were touched,
  *   3. add `deploy_env` from the pipeline's env (DEPLOY_ENV).
- * Self-contained: uploaded as one file; only type imports and the sandbox's `env` global.
+ * Its OTLP helpers are ../shared/otlp.ts, bundled in at upload; it reads the sandbox's `env` global.
  */
-import type {
-  Handler,
-  Log,
-  OtlpAnyValue,
-  OtlpExportTraceServiceRequest,
-  OtlpInt64,
-  OtlpSpan,
-  OtlpStatusCode,
-} from "@weir/core";
+import type { Handler, Log, OtlpExportTraceServiceRequest, OtlpSpan } from "@weir/core";
+import {
+  anyValueToString,
+  formatNanos,
+  normalizeId,
+  roundMs,
+  statusName,
+  tableFlavor,
+  toNanos,
+} from "../shared/otlp.ts";
 
 /** The pipeline's `env` object (spec `env`), a global in the sandbox. */
 declare const env: Readonly<Record<string, string | undefined>> | undefined;
@@ -62,11 +63,8 @@ const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 let warnedNoDeployEnv = false;
 
 export function handler(data: unknown, log: Log): EnrichedRow[] | LegacyEnrichedRow[] {
+  const flavor = tableFlavor();
   const vars = typeof env === "object" && env !== null ? env : {};
-  const flavor = vars.WEIR_TABLE_FLAVOR ?? "modern";
-  if (flavor !== "modern" && flavor !== "legacy") {
-    throw new Error(`WEIR_TABLE_FLAVOR must be "modern" or "legacy", got ${JSON.stringify(flavor)}`);
-  }
   const deployEnv = vars.DEPLOY_ENV || "unknown";
   if (!vars.DEPLOY_ENV && !warnedNoDeployEnv) {
     // Once per isolate, not per message: module state lives as long as the pipeline's isolate.
@@ -201,94 +199,4 @@ function toRow(
     redacted_keys: redactedKeys,
     deploy_env: deployEnv,
   };
-}
-
-// Helpers shared in spirit with functions/otel-traces (see there for the reasoning); a handler is one
-// uploaded file and cannot import them.
-
-/** Ids are hex in either case; lower-case them. Anything else (e.g. base64) passes through untouched. */
-function normalizeId(id: unknown): string {
-  if (typeof id !== "string") return "";
-  return /^[0-9a-fA-F]*$/.test(id) ? id.toLowerCase() : id;
-}
-
-/**
- * A 64-bit nanosecond value as a bigint. Strings keep every digit; a JSON number above 2^53 was already
- * rounded by JSON.parse before the handler saw it, so it is taken as given (its exact double value).
- */
-function toNanos(value: OtlpInt64 | undefined): bigint | null {
-  if (typeof value === "string") return /^\d+$/.test(value) ? BigInt(value) : null;
-  if (typeof value === "number" && Number.isFinite(value) && value >= 0) return BigInt(Math.trunc(value));
-  return null;
-}
-
-/** Nanoseconds since the epoch -> "YYYY-MM-DD HH:MM:SS.ffffff" in UTC, truncated to microseconds. */
-function formatNanos(ns: bigint): string {
-  const seconds = ns / 1_000_000_000n;
-  const micros = (ns % 1_000_000_000n) / 1000n;
-  const iso = new Date(Number(seconds) * 1000).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${micros.toString().padStart(6, "0")}`;
-}
-
-/** Nanoseconds -> milliseconds rounded half away from zero to 2 decimals, in integer math. */
-function roundMs(ns: bigint): number {
-  const sign = ns < 0n ? -1n : 1n;
-  const hundredths = (ns * sign + 5_000n) / 10_000n;
-  return Number(hundredths * sign) / 100;
-}
-
-const STATUS_NAMES = ["UNSET", "OK", "ERROR"] as const;
-
-/** 0/1/2, "STATUS_CODE_OK"-style names or short names -> "UNSET" | "OK" | "ERROR". */
-function statusName(code: OtlpStatusCode | undefined): string {
-  if (code === undefined || code === null || code === "") return "UNSET";
-  const text = String(code)
-    .toUpperCase()
-    .replace(/^STATUS_CODE_/, "");
-  const byNumber = /^\d+$/.test(text) ? STATUS_NAMES[Number(text)] : undefined;
-  if (byNumber) return byNumber;
-  return (STATUS_NAMES as readonly string[]).includes(text) ? text : String(code);
-}
-
-/** The string stored for one attribute value; arrays and kvlists as JSON, bytes as their base64. */
-function anyValueToString(value: OtlpAnyValue | undefined): string {
-  if (!value || typeof value !== "object") return "";
-  if (typeof value.stringValue === "string") return value.stringValue;
-  if (typeof value.boolValue === "boolean") return value.boolValue ? "true" : "false";
-  if (value.intValue != null) return intToString(value.intValue);
-  if (value.doubleValue != null) return String(value.doubleValue);
-  if (typeof value.bytesValue === "string") return value.bytesValue;
-  if (value.arrayValue || value.kvlistValue) return anyValueToJson(value);
-  return "";
-}
-
-/** JSON for any value, written by hand so 64-bit ints keep every digit (JSON.stringify has no bigint). */
-function anyValueToJson(value: OtlpAnyValue | undefined): string {
-  if (!value || typeof value !== "object") return "null";
-  if (typeof value.stringValue === "string") return JSON.stringify(value.stringValue);
-  if (typeof value.boolValue === "boolean") return String(value.boolValue);
-  if (value.intValue != null) {
-    const digits = intToString(value.intValue);
-    return /^-?\d+$/.test(digits) ? digits : JSON.stringify(digits);
-  }
-  if (value.doubleValue != null) {
-    const d = value.doubleValue;
-    // NaN and Infinity are not JSON numbers; proto3 JSON writes them as strings, and so do we.
-    return typeof d === "number" && Number.isFinite(d) ? String(d) : JSON.stringify(String(d));
-  }
-  if (typeof value.bytesValue === "string") return JSON.stringify(value.bytesValue);
-  if (value.arrayValue) return `[${(value.arrayValue.values ?? []).map(anyValueToJson).join(",")}]`;
-  if (value.kvlistValue) {
-    const members = (value.kvlistValue.values ?? []).map(
-      (kv) => `${JSON.stringify(String(kv.key))}:${anyValueToJson(kv.value)}`,
-    );
-    return `{${members.join(",")}}`;
-  }
-  return "null";
-}
-
-/** A 64-bit int as decimal text: strings as sent, integral numbers through BigInt (no "1e+21"). */
-function intToString(value: OtlpInt64): string {
-  if (typeof value === "string") return value.trim();
-  return Number.isInteger(value) ? BigInt(value).toString() : String(value);
 }

@@ -1,21 +1,25 @@
 /**
  * otel-logs: OTLP JSON logs (the Collector's logs pipeline, kafka exporter, otlp_json) -> one row per
  * log record for otel_logs_processed (migrations/clickhouse/002, or legacy/002 with
- * WEIR_TABLE_FLAVOR=legacy). Self-contained: uploaded as one file, only type imports.
+ * WEIR_TABLE_FLAVOR=legacy). Its OTLP helpers are ../shared/otlp.ts, bundled in at upload.
  */
 import type {
   Handler,
   Log,
-  OtlpAnyValue,
   OtlpExportLogsServiceRequest,
-  OtlpInt64,
-  OtlpKeyValue,
   OtlpLogRecord,
   OtlpSeverityNumber,
 } from "@weir/core";
-
-/** The pipeline's `env` object, a global in the sandbox. */
-declare const env: Readonly<Record<string, string | undefined>> | undefined;
+import {
+  anyValueToString,
+  describe,
+  findString,
+  flattenAttributes,
+  formatNanos,
+  normalizeId,
+  tableFlavor,
+  toNanos,
+} from "../shared/otlp.ts";
 
 /** A row of otel_logs_processed (migrations/clickhouse/002). */
 export type LogRow = {
@@ -126,89 +130,6 @@ export function severityName(n: number): string {
   return n >= 1 && n <= 24 ? SEVERITY_BASES[Math.floor((n - 1) / 4)]! : "";
 }
 
-function tableFlavor(): "modern" | "legacy" {
-  const value = (typeof env === "object" && env !== null ? env.WEIR_TABLE_FLAVOR : undefined) ?? "modern";
-  if (value === "modern" || value === "legacy") return value;
-  throw new Error(`WEIR_TABLE_FLAVOR must be "modern" or "legacy", got ${JSON.stringify(value)}`);
-}
-
-// The helpers below are the same as in functions/otel-traces: a handler is one uploaded file, so it
-// cannot import them. See that file for why each is written the way it is.
-
-function normalizeId(id: unknown): string {
-  if (typeof id !== "string") return "";
-  return /^[0-9a-fA-F]*$/.test(id) ? id.toLowerCase() : id;
-}
-
-function toNanos(value: OtlpInt64 | undefined): bigint | null {
-  if (typeof value === "string") return /^\d+$/.test(value) ? BigInt(value) : null;
-  if (typeof value === "number" && Number.isFinite(value) && value >= 0) return BigInt(Math.trunc(value));
-  return null;
-}
-
 function nonZero(ns: bigint | null): bigint | null {
   return ns === null || ns === 0n ? null : ns;
-}
-
-function formatNanos(ns: bigint): string {
-  const seconds = ns / 1_000_000_000n;
-  const micros = (ns % 1_000_000_000n) / 1000n;
-  const iso = new Date(Number(seconds) * 1000).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${micros.toString().padStart(6, "0")}`;
-}
-
-function flattenAttributes(attributes: OtlpKeyValue[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const kv of attributes ?? []) {
-    if (kv && typeof kv.key === "string") out[kv.key] = anyValueToString(kv.value);
-  }
-  return out;
-}
-
-function anyValueToString(value: OtlpAnyValue | undefined): string {
-  if (!value || typeof value !== "object") return "";
-  if (typeof value.stringValue === "string") return value.stringValue;
-  if (typeof value.boolValue === "boolean") return value.boolValue ? "true" : "false";
-  if (value.intValue != null) return intToString(value.intValue);
-  if (value.doubleValue != null) return String(value.doubleValue);
-  if (typeof value.bytesValue === "string") return value.bytesValue;
-  if (value.arrayValue || value.kvlistValue) return anyValueToJson(value);
-  return "";
-}
-
-function anyValueToJson(value: OtlpAnyValue | undefined): string {
-  if (!value || typeof value !== "object") return "null";
-  if (typeof value.stringValue === "string") return JSON.stringify(value.stringValue);
-  if (typeof value.boolValue === "boolean") return String(value.boolValue);
-  if (value.intValue != null) {
-    const digits = intToString(value.intValue);
-    return /^-?\d+$/.test(digits) ? digits : JSON.stringify(digits);
-  }
-  if (value.doubleValue != null) {
-    const d = value.doubleValue;
-    return typeof d === "number" && Number.isFinite(d) ? String(d) : JSON.stringify(String(d));
-  }
-  if (typeof value.bytesValue === "string") return JSON.stringify(value.bytesValue);
-  if (value.arrayValue) return `[${(value.arrayValue.values ?? []).map(anyValueToJson).join(",")}]`;
-  if (value.kvlistValue) {
-    const members = (value.kvlistValue.values ?? []).map(
-      (kv) => `${JSON.stringify(String(kv.key))}:${anyValueToJson(kv.value)}`,
-    );
-    return `{${members.join(",")}}`;
-  }
-  return "null";
-}
-
-function intToString(value: OtlpInt64): string {
-  if (typeof value === "string") return value.trim();
-  return Number.isInteger(value) ? BigInt(value).toString() : String(value);
-}
-
-function findString(attributes: OtlpKeyValue[] | undefined, key: string): string | undefined {
-  const kv = (attributes ?? []).find((a) => a?.key === key);
-  return kv ? anyValueToString(kv.value) || undefined : undefined;
-}
-
-function describe(data: unknown): string {
-  return data === null ? "null" : Array.isArray(data) ? "an array" : typeof data;
 }

@@ -4,7 +4,8 @@ import { generateTraces } from "@weir/generator";
 import { readFixture } from "@weir/testing";
 import { installSandboxGlobals, md5Hex, recordingLog } from "@weir/testing/handlers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { handler, type LegacyTraceRow, roundMs, type TraceRow } from "./index.ts";
+import { roundMs } from "../shared/otlp.ts";
+import { handler, type LegacyTraceRow, type TraceRow } from "./index.ts";
 
 const setEnv = installSandboxGlobals();
 beforeEach(() => setEnv({}));

@@ -1,17 +1,15 @@
 /**
  * The benchmark's one pipeline, as the worker receives it from the API (a `DesiredPipeline`):
- * functions/otel-traces compiled by `compileHandler`, Kafka source, ClickHouse sink with the bench's
+ * functions/otel-traces bundled and compiled as an upload is (`compiledHandler`), Kafka source, ClickHouse sink with the bench's
  * batch limits, `WEIR_TABLE_FLAVOR=legacy`. The in-process child (weir.ts) and the supervised one
  * (weir-cell.ts) run exactly this.
  */
 import { type DesiredPipeline, parsePipelineSpec } from "@weir/core";
-import { compileHandler } from "@weir/sandbox";
-import { handlerSource } from "../handler.ts";
+import { compiledHandler } from "../handler.ts";
 import type { ChildOptions } from "./harness.ts";
 
 export async function benchPipeline(opts: ChildOptions): Promise<DesiredPipeline> {
-  const compiled = await compileHandler(handlerSource(), { filename: "otel-traces.ts" });
-  if (!compiled.ok) throw new Error(`handler does not compile: ${JSON.stringify(compiled.diagnostics)}`);
+  const compiled = await compiledHandler();
   const parsed = parsePipelineSpec({
     name: "bench",
     source: {

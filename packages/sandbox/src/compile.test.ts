@@ -48,7 +48,7 @@ describe("compileHandler", () => {
     ["node:child_process", /without Node modules/],
     ["buffer", /TextEncoder/],
     ["lodash", /packages are not installed/],
-    ["./util", /uploaded as one file/],
+    ["./util", /a raw upload is one file\. Upload with `weir handler upload`/],
   ])("refuses import of %s with a fix-it", async (path, fixIt) => {
     const r = await diagnosticsOf(`import x from "${path}";\nexport const handler = () => x;`);
     expect(r.diagnostics[0]).toMatchObject({ line: 1, code: "COMPILE_ERROR" });

@@ -47,6 +47,12 @@ export async function waitFor<T>(
   }
 }
 
+export {
+  BUNDLE_FIXTURE_NAMESPACE,
+  BUNDLE_FIXTURE_THROW,
+  bundleFixtureEntry,
+  bundleFixtureRow,
+} from "./bundle-fixture.ts";
 export { fixturePath, readFixture } from "./fixtures.ts";
 export * as hostile from "./hostile.ts";
 export {

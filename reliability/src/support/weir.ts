@@ -13,8 +13,8 @@ import { Kafka, logLevel } from "kafkajs";
 
 const root = resolve(fileURLToPath(import.meta.url), "../../../..");
 
-/** The otel-traces example handler, uploaded as a user would. */
-export const OTEL_HANDLER = readFileSync(resolve(root, "functions/otel-traces/index.ts"), "utf8");
+/** The otel-traces example handler's entry, bundled (with ../shared) and uploaded as a user would. */
+export const OTEL_HANDLER_ENTRY = resolve(root, "functions/otel-traces/index.ts");
 
 export class Weir {
   readonly workers: AppProcess[] = [];
@@ -63,7 +63,7 @@ export class Weir {
       env: { WEIR_TABLE_FLAVOR: "legacy" },
       retry: o.retry ?? { max_attempts: 30, initial_backoff_ms: 100, max_backoff_ms: 2000 },
     });
-    await this.client.uploadHandler(p.id, OTEL_HANDLER, { filename: "index.ts" });
+    await this.client.deployHandler(p.id, OTEL_HANDLER_ENTRY);
     return p;
   }
 

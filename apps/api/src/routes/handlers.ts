@@ -1,11 +1,26 @@
 /**
- * Handler upload (raw body or multipart), versions, rollback and the served type definitions.
- * Uploads are compiled by the sandbox's compiler (esbuild) so that what is stored is exactly what
- * workers load; a version is immutable once stored.
+ * Handler upload (raw body, multipart, or a bundle made on the user's machine), versions, rollback
+ * and the served type definitions. Uploads are compiled by the sandbox's compiler (esbuild) so that
+ * what is stored is exactly what workers load; a version is immutable once stored.
+ *
+ * A bundled upload is JSON with content type `application/vnd.weir.handler-bundle+json`:
+ * `{bundle, source_map, manifest}` (core's HandlerBundleUpload). It is re-checked here: sizes
+ * (WEIR_MAX_BUNDLE_BYTES), a source map v3, the manifest's entry among its files, no import left in
+ * the bundle and no CommonJS module global (`require`, `__dirname`, `__filename`); then compiled
+ * with the bundle's map composed in, so stacks name the original files and lines.
  */
 import { createHash } from "node:crypto";
 import { Type } from "@sinclair/typebox";
-import { HandlerVersionDetail, HandlerVersionView, PipelineView, VersionList, WeirError } from "@weir/core";
+import {
+  HANDLER_BUNDLE_CONTENT_TYPE,
+  HandlerBundleUpload,
+  type HandlerManifest,
+  HandlerVersionDetail,
+  HandlerVersionView,
+  PipelineView,
+  VersionList,
+  WeirError,
+} from "@weir/core";
 import {
   getVersion,
   getVersionById,
@@ -14,7 +29,7 @@ import {
   listVersions,
   updatePipeline,
 } from "@weir/db";
-import { compileHandler } from "@weir/sandbox";
+import { type CompileResult, compileHandler } from "@weir/sandbox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AppContext } from "../context.ts";
 import { handlerTypes } from "../handler-types.ts";
@@ -32,6 +47,8 @@ export const HANDLER_CONTENT_TYPES = [
 ];
 
 const TS_NAME = /^[\w.-]{1,128}\.(ts|mts|cts)$/;
+/** A bundle's entry as the manifest names it: a relative path without `..` segments. */
+const ENTRY_NAME = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))[\w.@+-][\w.@+/-]{0,255}$/;
 
 function badFile(path: string, message: string): WeirError {
   return new WeirError("VALIDATION", `${path}: ${message}`, { details: { issues: [{ path, message }] } });
@@ -87,34 +104,154 @@ function versionView(row: HandlerVersionRow, currentId: string | null): HandlerV
     size: row.size,
     created_at: row.createdAt,
     current: row.id === currentId,
+    manifest: row.manifestJson ? (JSON.parse(row.manifestJson) as HandlerManifest) : null,
   };
+}
+
+/** What is stored for an upload, before compiling. */
+interface Upload {
+  filename: string;
+  source: string;
+  size: number;
+  sha256: string;
+  bundle?: { sourceMap: string; manifest: HandlerManifest };
+}
+
+/** Re-check a bundled upload (the schema already checked the shapes). */
+function readBundle(body: HandlerBundleUpload, maxBytes: number): Upload {
+  const size = Buffer.byteLength(body.bundle, "utf8");
+  if (size > maxBytes) {
+    throw badFile(
+      "/body/bundle",
+      `the bundle is ${size} bytes; the limit is ${maxBytes} (WEIR_MAX_BUNDLE_BYTES). Bundle fewer or smaller packages.`,
+    );
+  }
+  const mapSize = Buffer.byteLength(body.source_map, "utf8");
+  if (mapSize > 4 * maxBytes) {
+    throw badFile("/body/source_map", `the source map is ${mapSize} bytes; the limit is ${4 * maxBytes}`);
+  }
+  let map: { version?: unknown; sources?: unknown; mappings?: unknown };
+  try {
+    map = JSON.parse(body.source_map);
+  } catch {
+    throw badFile("/body/source_map", "not JSON; send the bundle's source map v3 as text");
+  }
+  if (map?.version !== 3 || !Array.isArray(map.sources) || typeof map.mappings !== "string") {
+    throw badFile("/body/source_map", "not a source map v3 (version 3, sources, mappings)");
+  }
+  const { manifest } = body;
+  if (!ENTRY_NAME.test(manifest.entry)) {
+    throw badFile("/body/manifest/entry", `"${manifest.entry}" is not a relative path without ".." segments`);
+  }
+  if (!manifest.files.some((f) => f.path === manifest.entry)) {
+    throw badFile("/body/manifest/entry", `"${manifest.entry}" is not among manifest.files`);
+  }
+  // The version's identity: the code and where its lines come from.
+  const sha256 = createHash("sha256")
+    .update(body.bundle, "utf8")
+    .update("\0")
+    .update(body.source_map, "utf8")
+    .digest("hex");
+  return {
+    filename: manifest.entry,
+    source: body.bundle,
+    size,
+    sha256,
+    bundle: { sourceMap: body.source_map, manifest },
+  };
+}
+
+/** A failed compile as the error the client gets: 400 with diagnostics, naming /body/bundle for a bundle. */
+function compileError(compiled: Extract<CompileResult, { ok: false }>, upload: Upload): WeirError {
+  const first = compiled.diagnostics[0];
+  const diagnostics = compiled.diagnostics.map((d) => ({
+    line: d.line,
+    column: d.column,
+    message: d.message,
+  }));
+  if (
+    upload.bundle &&
+    compiled.diagnostics.some((d) => d.code === "BUNDLE_IMPORT" || d.code === "BUNDLE_GLOBAL")
+  ) {
+    const issues = compiled.diagnostics.map((d) => ({
+      path: "/body/bundle",
+      message: d.line > 0 ? `line ${d.line}:${d.column}: ${d.message}` : d.message,
+    }));
+    return new WeirError("VALIDATION", `/body/bundle: ${issues[0]?.message}`, {
+      details: { issues, diagnostics },
+    });
+  }
+  const missing = compiled.diagnostics.some((d) => d.code === "MISSING_HANDLER_EXPORT");
+  const file = upload.bundle ? "bundle" : upload.filename;
+  const where = first && first.line > 0 ? `${file}:${first.line}:${first.column}: ` : "";
+  return new WeirError(
+    missing ? "MISSING_HANDLER_EXPORT" : "COMPILE_ERROR",
+    `${where}${first?.message ?? "compile failed"}`,
+    { details: { diagnostics } },
+  );
 }
 
 export async function handlerRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const tags = ["handlers"];
   const max = ctx.env.WEIR_MAX_HANDLER_BYTES;
+  const maxBundle = ctx.env.WEIR_MAX_BUNDLE_BYTES;
+  const bundleBodyLimit = 5 * maxBundle + 1024 * 1024;
+
+  // Scoped to this plugin's routes: a bundled upload is JSON of its own content type.
+  app.addContentTypeParser(HANDLER_BUNDLE_CONTENT_TYPE, { parseAs: "string" }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      done(badFile("/body", `not JSON: ${(err as Error).message}`), undefined);
+    }
+  });
 
   app.put<{ Params: { id: string }; Querystring: { filename?: string } }>(
     "/v1/pipelines/:id/handler",
     {
-      bodyLimit: max,
+      // The raw and multipart limits are checked on the upload itself (413); the route's limit is
+      // the larger one of a bundled upload.
+      bodyLimit: Math.max(max, bundleBodyLimit),
       schema: {
         tags,
-        summary: "Upload a TypeScript handler (raw body or multipart field `file`); stores a new version",
-        description: `Raw body content types: text/plain, ${HANDLER_CONTENT_TYPES.join(", ")}. Max ${max} bytes (413 above). Compile errors: 400 with details.diagnostics [{line, column, message}].`,
-        consumes: ["text/plain", ...HANDLER_CONTENT_TYPES, "multipart/form-data"],
+        summary:
+          "Upload a handler: TypeScript (raw body or multipart field `file`) or a bundle; stores a new version",
+        description:
+          `Raw body content types: text/plain, ${HANDLER_CONTENT_TYPES.join(", ")}. Max ${max} bytes (413 above). ` +
+          `Bundled upload (what \`weir handler upload\` sends for a handler with imports): content type ${HANDLER_BUNDLE_CONTENT_TYPE}, ` +
+          "JSON body {bundle, source_map, manifest}: bundle = one self-contained ES module exporting `handler`, no import left and no " +
+          "`require`/`__dirname`/`__filename`; source_map = its source map v3 as text, sources named as in the manifest with their contents; " +
+          `manifest = {entry, files: [{path, sha256, bytes}], packages: [{name, version}]}, entry among the files. Limits: bundle ${maxBundle} bytes ` +
+          `(WEIR_MAX_BUNDLE_BYTES), source map ${4 * maxBundle}, each 400 naming the field above; body ${bundleBodyLimit} (413). ` +
+          "The version's sha256 is over the bundle, a NUL byte and the source map; its filename is the manifest's entry. " +
+          "Compile errors: 400 with details.diagnostics [{line, column, message}]; a bundle with an import left: 400 VALIDATION naming /body/bundle.",
+        consumes: [
+          "text/plain",
+          ...HANDLER_CONTENT_TYPES,
+          "multipart/form-data",
+          HANDLER_BUNDLE_CONTENT_TYPE,
+        ],
         params: IdParams,
         querystring: Type.Object({ filename: Type.Optional(Type.String({ maxLength: 128 })) }),
+        // Validated for the bundle's content type only; raw and multipart bodies are read below.
+        body: { content: { [HANDLER_BUNDLE_CONTENT_TYPE]: { schema: HandlerBundleUpload } } },
         response: responses({ 200: HandlerVersionView, 201: HandlerVersionView }),
       },
     },
     async (req, reply) => {
       const pipeline = mustGetPipeline(ctx, req.params.id);
-      const { source, filename } = await readUpload(req, max);
-      const size = Buffer.byteLength(source, "utf8");
-      if (size > max)
-        throw new WeirError("PAYLOAD_TOO_LARGE", `handler is ${size} bytes; the limit is ${max}`);
-      const sha256 = createHash("sha256").update(source, "utf8").digest("hex");
+      let upload: Upload;
+      if (req.headers["content-type"]?.split(";")[0]?.trim().toLowerCase() === HANDLER_BUNDLE_CONTENT_TYPE) {
+        upload = readBundle(req.body as HandlerBundleUpload, maxBundle);
+      } else {
+        const { source, filename } = await readUpload(req, max);
+        const size = Buffer.byteLength(source, "utf8");
+        if (size > max)
+          throw new WeirError("PAYLOAD_TOO_LARGE", `handler is ${size} bytes; the limit is ${max}`);
+        const sha256 = createHash("sha256").update(source, "utf8").digest("hex");
+        upload = { filename, source, size, sha256 };
+      }
+      const { filename, source, size, sha256 } = upload;
       // Same source as the current version: nothing to deploy, answer with that version.
       const current = pipeline.currentVersionId
         ? getVersionById(ctx.db, pipeline.currentVersionId)
@@ -122,27 +259,11 @@ export async function handlerRoutes(app: FastifyInstance, { ctx }: { ctx: AppCon
       if (current && current.sha256 === sha256 && current.filename === filename) {
         return reply.status(200).send(versionView(current, current.id));
       }
-      const compiled = await compileHandler(source, { filename });
-      if (!compiled.ok) {
-        const missing = compiled.diagnostics.some(
-          (d) => (d as { code?: string }).code === "MISSING_HANDLER_EXPORT",
-        );
-        const first = compiled.diagnostics[0];
-        const where = first && first.line > 0 ? `${filename}:${first.line}:${first.column}: ` : "";
-        throw new WeirError(
-          missing ? "MISSING_HANDLER_EXPORT" : "COMPILE_ERROR",
-          `${where}${first?.message ?? "compile failed"}`,
-          {
-            details: {
-              diagnostics: compiled.diagnostics.map((d) => ({
-                line: d.line,
-                column: d.column,
-                message: d.message,
-              })),
-            },
-          },
-        );
-      }
+      const compiled = await compileHandler(source, {
+        filename,
+        ...(upload.bundle ? { bundle: { sourceMap: upload.bundle.sourceMap } } : {}),
+      });
+      if (!compiled.ok) throw compileError(compiled, upload);
       const row = insertVersion(ctx.db, pipeline.id, {
         filename,
         source,
@@ -150,6 +271,7 @@ export async function handlerRoutes(app: FastifyInstance, { ctx }: { ctx: AppCon
         sourceMap: compiled.sourceMap ?? null,
         sha256,
         size,
+        manifestJson: upload.bundle ? JSON.stringify(upload.bundle.manifest) : null,
       });
       if (!row) throw new WeirError("NOT_FOUND", `pipeline ${pipeline.id} not found`);
       req.log.info({ pipeline: pipeline.id, version: row.version, sha256 }, "handler version stored");

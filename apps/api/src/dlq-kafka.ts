@@ -10,13 +10,21 @@
 import { randomBytes } from "node:crypto";
 import {
   type ConsumedMessage,
+  classifyKafkaError,
   createKafka,
   dlqReplayMessage,
   type Kafka,
   kafkaClientConfig,
   parseDlqMessage,
 } from "@weir/connectors";
-import { DLQ_HEADER, type DlqRecord, type KafkaSourceConfig, WeirError } from "@weir/core";
+import {
+  DLQ_HEADER,
+  type DlqRecord,
+  type EgressPolicy,
+  isWeirError,
+  type KafkaSourceConfig,
+  WeirError,
+} from "@weir/core";
 
 /**
  * A DLQ message as consumed (raw key, value and headers, repeated headers kept), with its
@@ -35,15 +43,21 @@ export interface ReadRange {
   end: bigint;
 }
 
-/** A client for a pipeline's cluster: the source's brokers, SASL and TLS, as the worker connects. */
-export function kafkaFor(source: KafkaSourceConfig): Kafka {
+/**
+ * A client for a pipeline's cluster: the source's brokers, SASL and TLS, as the worker connects;
+ * with `egress`, every broker connection (bootstrap and advertised) passes the policy.
+ */
+export function kafkaFor(source: KafkaSourceConfig, egress?: EgressPolicy): Kafka {
   return createKafka({
-    ...kafkaClientConfig(source, "weir-api", { connectionTimeoutMs: 3000, requestTimeoutMs: 10_000 }),
+    ...kafkaClientConfig(source, "weir-api", { connectionTimeoutMs: 3000, requestTimeoutMs: 10_000, egress }),
     retry: { retries: 2, initialRetryTime: 200 },
   });
 }
 
 function dlqError(message: string, cause: unknown): WeirError {
+  // A broker connection the egress policy refused stays EGRESS_DENIED (403), as the check before it.
+  const refused = classifyKafkaError(cause);
+  if (isWeirError(refused) && refused.code === "EGRESS_DENIED") return refused;
   return new WeirError("DLQ_ERROR", `${message}: ${(cause as Error)?.message ?? String(cause)}`, {
     cause,
     retryable: true,

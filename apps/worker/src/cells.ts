@@ -7,7 +7,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import { fileURLToPath } from "node:url";
-import type { DesiredPipeline, LogRecord } from "@weir/core";
+import type { DesiredPipeline, EgressLists, LogRecord } from "@weir/core";
 import type { Eviction, FromCell, PoisonEntry, ToCell } from "./cell/protocol.ts";
 
 const ENTRY = fileURLToPath(new URL("./cell/main.ts", import.meta.url));
@@ -71,9 +71,14 @@ export class Cell {
     this.proc.send(msg, (err) => void err);
   }
 
-  assign(pipelines: DesiredPipeline[], poison: PoisonEntry[], evict: Eviction[] = []): void {
+  assign(
+    pipelines: DesiredPipeline[],
+    poison: PoisonEntry[],
+    evict: Eviction[] = [],
+    egress?: EgressLists,
+  ): void {
     this.pipelines = new Map(pipelines.map((p) => [p.id, p]));
-    this.send({ type: "desired", pipelines, poison, evict });
+    this.send({ type: "desired", pipelines, poison, evict, egress });
   }
 
   kill(reason: string): void {

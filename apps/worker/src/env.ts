@@ -15,6 +15,13 @@ const WorkerEnv = Type.Object({
   WEIR_WORKER_TOKEN: Type.String({ minLength: 1 }),
   /** Stable identity in reports and logs; defaults to host-pid. */
   WEIR_WORKER_ID: Type.String({ minLength: 1, default: `${hostname()}-${process.pid}` }),
+  /**
+   * The worker pool this worker serves. Optional: the worker token decides the pool; when set, the
+   * API refuses a token bound to another pool (403) instead of silently running that pool.
+   */
+  WEIR_WORKER_POOL: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 64, pattern: "^[a-z0-9][a-z0-9-]*$" }),
+  ),
   /** Port of the worker's /metrics and /healthz (0 picks a free port, -1 disables). */
   WEIR_WORKER_METRICS_PORT: Type.Integer({ default: 9464, minimum: -1, maximum: 65535 }),
   /** How often desired state is polled. */

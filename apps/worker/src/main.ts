@@ -15,10 +15,17 @@ import { SupervisorMetrics } from "./supervisor-metrics.ts";
 const env = parseEnv(process.env);
 const log = pino({ level: env.WEIR_LOG_LEVEL, base: { worker: env.WEIR_WORKER_ID } });
 const client = new WeirClient({ baseUrl: env.WEIR_API_URL, token: env.WEIR_WORKER_TOKEN });
+/** The egress lists of the last full desired state (JSON), to notice a new policy at an unchanged revision. */
+let egressSeen: string | undefined;
 const api: ApiLink = {
   desiredState: async (since) => {
-    const r = await client.desiredState(since ?? undefined);
-    return r.changed ? { revision: r.revision, pipelines: r.pipelines } : null;
+    let r = await client.desiredState(since ?? undefined, env.WEIR_WORKER_POOL);
+    // The API restarted with another egress policy: same revision, so ask for everything again.
+    if (!r.changed && r.egress && JSON.stringify(r.egress) !== egressSeen)
+      r = await client.desiredState(undefined, env.WEIR_WORKER_POOL);
+    if (!r.changed) return null;
+    egressSeen = JSON.stringify(r.egress);
+    return { revision: r.revision, pipelines: r.pipelines, egress: r.egress };
   },
   postStatus: (report) => client.sendStatus(report),
   postLogs: async (batch) => {

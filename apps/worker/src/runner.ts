@@ -13,7 +13,10 @@
 import { batchLimits, classifyKafkaError, createSink, type DlqInput, type Sink } from "@weir/connectors";
 import {
   type Counters,
+  checkEgress,
   type DesiredPipeline,
+  type EgressLists,
+  egressPolicyFromLists,
   type PipelineReport,
   type PipelineState,
   type SerializedError,
@@ -56,6 +59,8 @@ export interface RunnerDeps {
   poisonFor?: (pipeline: string, topic: string, partition: number, offset: string) => PoisonEntry | undefined;
   /** Group members a killed cell left for this pipeline: evicted before joining. */
   evictFor?: (pipeline: string) => readonly string[];
+  /** The operator's egress lists (read at every start); absent: only the default deny rules apply. */
+  egress?: () => EgressLists | undefined;
 }
 
 /** What a flush delivered: the offset range of one partition and each row-producing message's timestamp. */
@@ -95,7 +100,7 @@ export class PipelineRunner {
   private readonly limits;
   private readonly log: Logger;
 
-  private readonly desired: DesiredPipeline;
+  readonly desired: DesiredPipeline;
   private readonly deps: RunnerDeps;
   constructor(desired: DesiredPipeline, deps: RunnerDeps) {
     this.desired = desired;
@@ -149,10 +154,16 @@ export class PipelineRunner {
     }
   }
 
-  /** Build the stages back to front (sink, DLQ, handler), then start the source feeding them. */
+  /**
+   * Check the destinations against the egress policy (after DNS resolution), then build the stages
+   * back to front (sink, DLQ, handler) and start the source feeding them.
+   */
   private async startOnce(): Promise<void> {
     if (!this.desired.handler)
       throw new WeirError("VALIDATION", "no handler version uploaded for this pipeline");
+    // Before anything connects: a refused destination fails the start (EGRESS_DENIED), retried with backoff.
+    const egress = egressPolicyFromLists(this.deps.egress?.());
+    await checkEgress(egress, this.spec);
     this.handler ??= await HandlerStage.create(
       this.desired,
       Math.min(this.deps.sandboxIsolates ?? 1, this.deps.partitionConcurrency),
@@ -160,14 +171,21 @@ export class PipelineRunner {
     this.sink ??= createSink(this.spec.sink, {
       pipelineId: this.id,
       logger: (level, message, fields) => this.workerLog(level, message, fields),
+      egress, // and at every connection (advertised brokers, redirects, DNS changes)
     });
     await this.sink.connect();
     for (const note of this.sink.capabilities.notes) this.workerLog("warn", note);
 
     const clientId = `weir-${this.deps.workerId}`;
-    this.dlq = new DeadLetters(this.spec, clientId, this.abort.signal, (error) => {
-      this.lastError = error;
-    });
+    this.dlq = new DeadLetters(
+      this.spec,
+      clientId,
+      this.abort.signal,
+      (error) => {
+        this.lastError = error;
+      },
+      egress,
+    );
     await this.dlq.connect();
     this.source = new KafkaSource({
       config: this.spec.source.config,
@@ -178,6 +196,7 @@ export class PipelineRunner {
       maxWaitMs: this.limits.maxWaitMs,
       evict: this.deps.evictFor?.(this.id) ?? [],
       log: this.log,
+      egress,
     });
     await this.source.start({
       batch: (b) => this.onBatch(b),

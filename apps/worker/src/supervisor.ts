@@ -8,6 +8,7 @@ import type {
   Counters,
   DesiredPipeline,
   DesiredState,
+  EgressLists,
   LogBatch,
   PipelineReport,
   SerializedError,
@@ -74,6 +75,8 @@ export class Supervisor {
   /** Consecutive crashes per cell id, for the restart backoff. */
   private readonly backoff = new Map<string, { failures: number; notBefore: number }>();
   private revision: number | null = null;
+  /** The API's egress lists, passed to every cell (runners check their destinations before connecting). */
+  private egress: EgressLists = { allow: [], deny: [] };
   private readonly startedAt = Date.now();
   private timers: NodeJS.Timeout[] = [];
   private polling = false;
@@ -117,7 +120,13 @@ export class Supervisor {
       if (desired) {
         this.desired = new Map(desired.pipelines.map((p) => [p.id, p]));
         for (const id of [...this.carried.keys()]) if (!this.desired.has(id)) this.carried.delete(id);
-        this.reconcile();
+        const egress = desired.egress ?? { allow: [], deny: [] };
+        const policyChanged = JSON.stringify(egress) !== JSON.stringify(this.egress);
+        if (policyChanged) {
+          this.egress = egress;
+          this.log.info({ egress }, "egress policy changed; cells recheck their pipelines");
+        }
+        this.reconcile(policyChanged);
         this.revision = desired.revision;
       }
     } catch (err) {
@@ -127,15 +136,15 @@ export class Supervisor {
     }
   }
 
-  /** Make the cells match the placement: assign, start (after backoff) and stop cells. */
-  private reconcile(): void {
+  /** Make the cells match the placement: assign, start (after backoff) and stop cells. `all`: reassign every cell. */
+  private reconcile(all = false): void {
     if (this.stopping) return;
     const plan = this.placement.assign([...this.desired.values()]);
     for (const [id, pipelines] of plan) {
       const cell = this.cells.get(id);
       if (cell) {
-        if (changed(cell.pipelines, pipelines))
-          cell.assign(pipelines, this.poisonFor(pipelines), this.evictionsFor(pipelines));
+        if (all || changed(cell.pipelines, pipelines))
+          cell.assign(pipelines, this.poisonFor(pipelines), this.evictionsFor(pipelines), this.egress);
         continue;
       }
       const b = this.backoff.get(id);
@@ -159,7 +168,7 @@ export class Supervisor {
       onExit: (c, code, signal) => this.onExit(c, code, signal),
     });
     this.cells.set(id, cell);
-    cell.assign(pipelines, this.poisonFor(pipelines), this.evictionsFor(pipelines));
+    cell.assign(pipelines, this.poisonFor(pipelines), this.evictionsFor(pipelines), this.egress);
     if (cell.pid) {
       const memMb = pipelines.reduce(
         (n, p) => n + p.spec.limits.memory_mb * this.opts.isolates,

@@ -16,6 +16,8 @@ export {
   parseDlqMessage,
 } from "./dlq/codec.ts";
 export { DlqWriter, type DlqWriterOptions } from "./dlq/writer.ts";
+export { type EgressGuard, egressGuard, egressRefusal } from "./egress/guard.ts";
+export { guardedDispatcher, guardedHttpAgent } from "./egress/http.ts";
 export {
   type Admin,
   CodecError,
@@ -26,8 +28,10 @@ export {
   compressionType,
   createKafka,
   type EachBatchPayload,
+  egressSocketFactory,
   evictGroupMembers,
   type IHeaders,
+  type ISocketFactory,
   KAFKA_COMPRESSIONS,
   Kafka,
   type KafkaClientOptions,

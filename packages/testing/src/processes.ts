@@ -75,10 +75,16 @@ export interface ApiProcess extends AppProcess {
 
 /**
  * Start the API on a free (or given, e.g. to restart it where clients expect it) port with a fresh
- * (or given) SQLite file; resolves when /readyz answers.
+ * (or given) SQLite file; resolves when /readyz answers. `env` adds WEIR_* settings (e.g. WEIR_EGRESS_DENY).
  */
 export async function startApi(
-  opts: { dbPath?: string; adminToken?: string; workerToken?: string; port?: number } = {},
+  opts: {
+    dbPath?: string;
+    adminToken?: string;
+    workerToken?: string;
+    port?: number;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<ApiProcess> {
   const port = opts.port ?? (await freePort());
   const dbPath = opts.dbPath ?? join(mkdtempSync(join(tmpdir(), "weir-api-")), "weir.db");
@@ -91,6 +97,7 @@ export async function startApi(
     WEIR_WORKER_TOKEN: workerToken,
     WEIR_LOG_LEVEL: "warn",
     WEIR_LOG_FLUSH_MS: "50",
+    ...opts.env,
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(

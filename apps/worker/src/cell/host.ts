@@ -1,10 +1,11 @@
 /**
  * Inside a cell: keeps the cell's runners equal to the pipelines the supervisor assigned it
  * (start, swap with drain, pause, delete), as the single-process worker did. Each change is
- * timed so the supervisor can kill a cell whose change does not finish within its bound.
+ * timed so the supervisor can kill a cell whose change does not finish within its bound. A new
+ * egress policy restarts the running pipelines it now refuses (they then fail with EGRESS_DENIED).
  */
-import type { DesiredPipeline, PipelineReport } from "@weir/core";
-import { ZERO_COUNTERS } from "@weir/core";
+import type { DesiredPipeline, EgressLists, PipelineReport } from "@weir/core";
+import { checkEgress, egressPolicyFromLists, ZERO_COUNTERS } from "@weir/core";
 import type { Logger } from "pino";
 import { PipelineRunner, type RunnerDeps } from "../runner.ts";
 import type { Eviction, InflightReport, PartitionProgress, PoisonEntry } from "./protocol.ts";
@@ -18,6 +19,8 @@ export class CellHost {
   private readonly pending = new Map<string, { since: number; count: number }>();
   private poison = new Map<string, PoisonEntry>();
   private evict = new Map<string, string[]>();
+  /** The API's egress lists as last received; undefined until the first assignment. */
+  private egress: EgressLists | undefined;
 
   private readonly deps: RunnerDeps;
   private readonly log: Logger;
@@ -26,14 +29,22 @@ export class CellHost {
       ...deps,
       poisonFor: (pl, t, pa, o) => this.poison.get(`${pl}/${t}/${pa}/${o}`),
       evictFor: (pl) => this.evict.get(pl) ?? [],
+      egress: () => this.egress,
     };
     this.log = log;
   }
 
   /** Apply the supervisor's assignment for this cell. */
-  apply(pipelines: DesiredPipeline[], poison: PoisonEntry[], evict: Eviction[] = []): void {
+  apply(
+    pipelines: DesiredPipeline[],
+    poison: PoisonEntry[],
+    evict: Eviction[] = [],
+    egress: EgressLists = { allow: [], deny: [] },
+  ): void {
     this.poison = new Map(poison.map((p) => [`${p.pipeline}/${p.topic}/${p.partition}/${p.offset}`, p]));
     this.evict = new Map(evict.map((e) => [e.pipeline, e.memberIds]));
+    const policyChanged = this.egress !== undefined && JSON.stringify(egress) !== JSON.stringify(this.egress);
+    this.egress = egress;
     const seen = new Set<string>();
     for (const p of pipelines) {
       seen.add(p.id);
@@ -52,6 +63,9 @@ export class CellHost {
         runner.start();
       });
     }
+    if (policyChanged)
+      for (const runner of this.runners.values())
+        if (seen.has(runner.id) && !this.paused.has(runner.id)) this.recheckEgress(runner);
     for (const id of [...this.runners.keys(), ...this.paused.keys()]) {
       if (seen.has(id)) continue;
       this.paused.delete(id);
@@ -60,6 +74,23 @@ export class CellHost {
         this.deps.metrics.forget(id);
       });
     }
+  }
+
+  /** Under a new egress policy: restart a running pipeline whose destinations it refuses (the restart reports why). */
+  private recheckEgress(runner: PipelineRunner): void {
+    this.chain(runner.id, async () => {
+      if (this.runners.get(runner.id) !== runner) return; // replaced meanwhile: the new one checks at start
+      try {
+        await checkEgress(egressPolicyFromLists(this.egress), runner.desired.spec);
+        return;
+      } catch (err) {
+        this.log.warn({ err, pipeline: runner.id }, "egress policy now refuses a destination; restarting");
+      }
+      await this.stopRunner(runner.id);
+      const next = new PipelineRunner(runner.desired, this.deps);
+      this.runners.set(runner.id, next);
+      next.start();
+    });
   }
 
   private chain(id: string, fn: () => Promise<void>): void {

@@ -74,7 +74,7 @@ async function stop(): Promise<void> {
 }
 
 process.on("message", (msg: ToCell) => {
-  if (msg.type === "desired" && !stopping) host.apply(msg.pipelines, msg.poison, msg.evict);
+  if (msg.type === "desired" && !stopping) host.apply(msg.pipelines, msg.poison, msg.evict, msg.egress);
   else if (msg.type === "stop") void stop();
 });
 process.on("disconnect", die);

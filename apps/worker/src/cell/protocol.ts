@@ -2,7 +2,7 @@
  * The supervisor <-> cell IPC contract. Only control crosses the process boundary: desired state and
  * the poison list go down; reports, log records and metrics come up. Message data never does.
  */
-import type { DesiredPipeline, LogRecord, PipelineReport } from "@weir/core";
+import type { DesiredPipeline, EgressLists, LogRecord, PipelineReport } from "@weir/core";
 import type { MetricObjectWithValues, MetricValue } from "prom-client";
 
 /** A message the cell must dead-letter instead of handing to the handler (it killed or hung a cell). */
@@ -45,7 +45,14 @@ export interface Eviction {
 }
 
 export type ToCell =
-  | { type: "desired"; pipelines: DesiredPipeline[]; poison: PoisonEntry[]; evict: Eviction[] }
+  | {
+      type: "desired";
+      pipelines: DesiredPipeline[];
+      poison: PoisonEntry[];
+      evict: Eviction[];
+      /** The API's egress lists; runners check their destinations against them before connecting. */
+      egress?: EgressLists | undefined;
+    }
   /** Drain every pipeline and exit; the supervisor SIGKILLs the cell after its deadline anyway. */
   | { type: "stop" };
 

@@ -7,6 +7,7 @@
 import type { DlqInput, Sink, SinkBatch } from "@weir/connectors";
 import { DlqWriter, dedupToken, Kafka, kafkaClientConfig, KafkaLogLevel as logLevel } from "@weir/connectors";
 import {
+  type EgressPolicy,
   isWeirError,
   type PipelineSpec,
   type RetryPolicy,
@@ -75,8 +76,13 @@ export class DeadLetters {
     clientId: string,
     signal: AbortSignal,
     onRetry: (error: SerializedError) => void,
+    /** Enforced on every broker connection of the DLQ producer. */
+    egress?: EgressPolicy,
   ) {
-    const kafka = new Kafka({ ...kafkaClientConfig(spec.source.config, clientId), logLevel: logLevel.ERROR });
+    const kafka = new Kafka({
+      ...kafkaClientConfig(spec.source.config, clientId, { egress }),
+      logLevel: logLevel.ERROR,
+    });
     this.writer = new DlqWriter(kafka, spec.dead_letter.topic, { compression: spec.dead_letter.compression });
     this.retry = { ...spec.retry, max_attempts: Math.max(spec.retry.max_attempts, 20) };
     this.signal = signal;

@@ -13,7 +13,7 @@ import {
   kafkaClientConfig,
   KafkaLogLevel as logLevel,
 } from "@weir/connectors";
-import type { KafkaSourceConfig } from "@weir/core";
+import type { EgressPolicy, KafkaSourceConfig } from "@weir/core";
 import type { Logger } from "pino";
 import type { Committed, Source, SourceHandlers } from "./source.ts";
 
@@ -28,6 +28,8 @@ export interface KafkaSourceOptions {
   /** Members of this group left by a killed process: removed before joining. */
   evict: readonly string[];
   log: Logger;
+  /** Enforced on every broker connection, bootstrap and advertised. */
+  egress?: EgressPolicy | undefined;
 }
 
 export class KafkaSource implements Source {
@@ -50,7 +52,10 @@ export class KafkaSource implements Source {
 
   async start(h: SourceHandlers): Promise<void> {
     const { config, groupId } = this.o;
-    this.kafka = new Kafka({ ...kafkaClientConfig(config, this.o.clientId), logLevel: logLevel.ERROR });
+    this.kafka = new Kafka({
+      ...kafkaClientConfig(config, this.o.clientId, { egress: this.o.egress }),
+      logLevel: logLevel.ERROR,
+    });
     this.admin = this.kafka.admin();
     await this.admin.connect();
     await this.evict();

@@ -23,6 +23,7 @@ export {
   type EachBatchPayload,
   evictGroupMembers,
   type IHeaders,
+  type ISocketFactory,
   Kafka,
   type KafkaConfig,
   KafkaLogLevel,
@@ -34,3 +35,4 @@ export {
   type ProducerConfig,
   type SASLOptions,
 } from "./kafkajs.ts";
+export { egressSocketFactory } from "./socket-factory.ts";

@@ -15,6 +15,7 @@ export type {
   ConsumerConfig,
   EachBatchPayload,
   IHeaders,
+  ISocketFactory,
   KafkaConfig,
   KafkaMessage,
   logCreator,

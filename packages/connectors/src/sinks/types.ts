@@ -3,7 +3,7 @@
  * The worker owns batching, retries and backoff; a sink only writes one batch and says, through a
  * {@link WeirError}, whether trying again could help.
  */
-import type { SinkSpec } from "@weir/core";
+import type { EgressPolicy, SinkSpec } from "@weir/core";
 
 /** One batch for one partition: rows already serialized by the sandbox as NDJSON chunks. */
 export interface SinkBatch {
@@ -35,6 +35,11 @@ export type SinkLogger = (level: SinkLogLevel, message: string, fields?: Record<
 export interface SinkContext {
   pipelineId: string;
   logger?: SinkLogger | undefined;
+  /**
+   * The egress policy to enforce on every connection the sink opens (the address checked as each
+   * socket connects; a webhook never follows redirects either way). Absent: no check.
+   */
+  egress?: EgressPolicy | undefined;
 }
 
 /**

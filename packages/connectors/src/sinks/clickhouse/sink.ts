@@ -2,7 +2,8 @@
  * ClickHouse sink over HTTP (@clickhouse/client). One INSERT ... FORMAT JSONEachRow per batch; the
  * sandbox's NDJSON chunks are streamed as the request body untouched (no per-row JSON work on the
  * host). When the server has `insert_deduplication_token`, every insert carries the batch's token so
- * a replay after a crash is dropped by a deduplicating table.
+ * a replay after a crash is dropped by a deduplicating table. Under an egress policy the client gets
+ * an HTTP agent whose every socket passes the guard (the address checked as it connects).
  */
 import { Readable } from "node:stream";
 import {
@@ -12,6 +13,8 @@ import {
   createClient,
 } from "@clickhouse/client";
 import { type ClickHouseSinkConfig, isWeirError, reveal, WeirError } from "@weir/core";
+import { egressGuard, egressRefusal } from "../../egress/guard.ts";
+import { guardedHttpAgent } from "../../egress/http.ts";
 import { excerpt, messageOf, parseClickHouseCode, sinkError } from "../classify.ts";
 import {
   isEmptyBatch,
@@ -31,6 +34,9 @@ import {
   type RunQuery,
   type TableInfo,
 } from "./probe.ts";
+
+/** @clickhouse/client's default `max_open_connections`, kept for the guarded agent. */
+const MAX_OPEN_CONNECTIONS = 10;
 
 /** Codes that mean "the rows do not fit the table": the error then lists the table's columns. */
 const SCHEMA_MISMATCH_CODES = new Set([6, 16, 26, 27, 38, 41, 53, 70, 72, 117]);
@@ -62,6 +68,15 @@ export class ClickHouseSink implements Sink {
       // Every failure reaches the caller as a classified WeirError; the client's own console logging
       // would only duplicate it outside the pipeline's logs.
       log: { level: ClickHouseLogLevel.OFF },
+      ...(ctx.egress
+        ? {
+            http_agent: guardedHttpAgent(
+              egressGuard(ctx.egress),
+              new URL(config.url).protocol,
+              MAX_OPEN_CONNECTIONS,
+            ),
+          }
+        : {}),
     });
   }
 
@@ -85,6 +100,8 @@ export class ClickHouseSink implements Sink {
       });
       for (const note of this.plan.notes) this.ctx.logger?.("warn", note, { table: this.name });
     } catch (err) {
+      const refused = this.refused("connect", err);
+      if (refused) throw refused;
       if (isWeirError(err)) throw err;
       throw this.clientError(`cannot connect to ClickHouse at ${this.config.url}`, err);
     }
@@ -93,7 +110,10 @@ export class ClickHouseSink implements Sink {
   async healthcheck(): Promise<void> {
     const r = await this.client.ping();
     if (!r.success)
-      throw sinkError(`ClickHouse at ${this.config.url} is unreachable`, {}, { cause: r.error });
+      throw (
+        this.refused("healthcheck", r.error) ??
+        sinkError(`ClickHouse at ${this.config.url} is unreachable`, {}, { cause: r.error })
+      );
   }
 
   async write(batch: SinkBatch): Promise<void> {
@@ -121,7 +141,10 @@ export class ClickHouseSink implements Sink {
       header = firstHeader(res.response_headers["x-clickhouse-exception-code"]);
       body = await readText(res.stream);
     } catch (err) {
-      throw this.clientError(`insert into ${this.name} failed`, err, context);
+      throw (
+        this.refused(`insert into ${this.name}`, err, context) ??
+        this.clientError(`insert into ${this.name} failed`, err, context)
+      );
     }
     if (status !== undefined && status >= 200 && status < 300 && header === undefined) return;
     const code = parseClickHouseCode(body, header);
@@ -141,6 +164,17 @@ export class ClickHouseSink implements Sink {
     if (this.closed) return;
     this.closed = true;
     await this.client.close();
+  }
+
+  /** A connection the egress policy refused (`EGRESS_DENIED`, retryable), when `err` is one. */
+  private refused(what: string, err: unknown, details: Record<string, unknown> = {}): WeirError | undefined {
+    const r = egressRefusal(err);
+    if (!r) return undefined;
+    return new WeirError("EGRESS_DENIED", `clickhouse ${what} (${this.config.url}): ${r.message}`, {
+      retryable: true,
+      details: { ...details, ...r.details },
+      cause: err,
+    });
   }
 
   /** A failure of the client itself (network, timeout) or one it parsed from the server. */

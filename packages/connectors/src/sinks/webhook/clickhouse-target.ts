@@ -3,8 +3,10 @@
  * so the sink can give it the same startup check as the clickhouse sink: the table must exist.
  */
 import { WeirError } from "@weir/core";
+import type { Dispatcher } from "undici";
 import { excerpt, messageOf, parseClickHouseCode, sinkError } from "../classify.ts";
 import { literal } from "../clickhouse/probe.ts";
+import { egressError, isRedirect, redirectError, type WebhookResponse, webhookFetch } from "./http.ts";
 
 export interface ClickHouseTarget {
   /** The webhook URL without its `query` parameter (credentials and settings kept). */
@@ -40,23 +42,33 @@ export function clickHouseTarget(url: string, headers: Record<string, string>): 
     : { base, database: defaultDb, table: unquote(m[1]), headers: probeHeaders };
 }
 
-/** Check the server answers and the table exists; throws SINK_SCHEMA naming it, or a classified error. */
+/**
+ * Check the server answers and the table exists; throws SINK_SCHEMA naming it, or a classified error.
+ * `dispatcher`: the sink's (guarded) connection pool, when it has one.
+ */
 export async function probeClickHouseTarget(
   t: ClickHouseTarget,
   timeoutMs: number,
+  dispatcher?: Dispatcher,
 ): Promise<{ version: string; table: string }> {
   const name = `${t.database}.${t.table}`;
   const sql = `SELECT version(), (SELECT count() FROM system.tables WHERE database = ${literal(t.database)} AND name = ${literal(t.table)}) FORMAT TabSeparated`;
-  let res: Response;
+  let res: WebhookResponse;
   try {
-    res = await fetch(t.base, {
-      method: "POST",
-      headers: t.headers,
-      body: sql,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    res = await webhookFetch(
+      t.base,
+      { method: "POST", headers: t.headers, body: sql, signal: AbortSignal.timeout(timeoutMs) },
+      dispatcher,
+    );
   } catch (err) {
-    throw sinkError(`cannot reach ClickHouse at ${t.base.host}: ${messageOf(err)}`, {}, { cause: err });
+    throw (
+      egressError("startup check", t.base.host, err) ??
+      sinkError(`cannot reach ClickHouse at ${t.base.host}: ${messageOf(err)}`, {}, { cause: err })
+    );
+  }
+  if (isRedirect(res)) {
+    await res.body?.cancel().catch(() => undefined);
+    throw redirectError("startup check", t.base.host, res);
   }
   const text = await res.text();
   if (!res.ok) {

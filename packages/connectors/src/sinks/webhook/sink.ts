@@ -3,9 +3,14 @@
  * headers and timeout, and an idempotency key header carrying the batch's dedup token. Aimed at
  * ClickHouse's HTTP interface with `?query=INSERT INTO t FORMAT JSONEachRow` (the seed article's
  * setup), it also checks the table at connect and classifies errors by ClickHouse code.
+ * Redirects are never followed (a 3xx is a permanent error); under an egress policy every connection
+ * (requests and the TCP healthcheck) passes the guard, which checks the address at connect time.
  */
 import { connect as tcpConnect } from "node:net";
 import { reveal, type WebhookSinkConfig, WeirError } from "@weir/core";
+import type { Dispatcher } from "undici";
+import { type EgressGuard, egressGuard } from "../../egress/guard.ts";
+import { guardedDispatcher } from "../../egress/http.ts";
 import { excerpt, messageOf, parseClickHouseCode, parseRetryAfter, sinkError } from "../classify.ts";
 import {
   isEmptyBatch,
@@ -16,6 +21,7 @@ import {
   type SinkContext,
 } from "../types.ts";
 import { type ClickHouseTarget, clickHouseTarget, probeClickHouseTarget } from "./clickhouse-target.ts";
+import { egressError, isRedirect, redirectError, type WebhookResponse, webhookFetch } from "./http.ts";
 
 export class WebhookSink implements Sink {
   readonly type = "webhook";
@@ -24,6 +30,9 @@ export class WebhookSink implements Sink {
   private readonly clickhouse: ClickHouseTarget | undefined;
   /** In-flight requests, aborted by close() so a hung receiver cannot hold the worker. */
   private readonly inflight = new Set<AbortController>();
+  /** Under an egress policy: the guard, and the connection pool whose sockets pass it. */
+  private readonly guard: EgressGuard | undefined;
+  private readonly dispatcher: Dispatcher | undefined;
 
   private readonly config: WebhookSinkConfig;
   private readonly ctx: SinkContext;
@@ -37,6 +46,10 @@ export class WebhookSink implements Sink {
       if (value !== undefined) this.headers[k.toLowerCase()] = value;
     }
     this.clickhouse = clickHouseTarget(config.url, this.headers);
+    if (ctx.egress) {
+      this.guard = egressGuard(ctx.egress);
+      this.dispatcher = guardedDispatcher(this.guard);
+    }
     this.capabilities = {
       // A generic receiver may or may not honour the key; the sink cannot know, so it claims nothing.
       dedupToken: false,
@@ -59,7 +72,7 @@ export class WebhookSink implements Sink {
       }
       return;
     }
-    const info = await probeClickHouseTarget(this.clickhouse, this.config.timeout_ms);
+    const info = await probeClickHouseTarget(this.clickhouse, this.config.timeout_ms, this.dispatcher);
     this.capabilities.notes.push(
       `target is ClickHouse ${info.version} (table ${info.table}): it ignores ${this.config.idempotency_header}; use a ReplacingMergeTree or the clickhouse sink for insert deduplication`,
     );
@@ -78,14 +91,20 @@ export class WebhookSink implements Sink {
     }
     const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
     await new Promise<void>((resolve, reject) => {
-      const socket = tcpConnect({ host: url.hostname, port, timeout: this.config.timeout_ms });
+      const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+      const socket = this.guard
+        ? this.guard.connect({ host, port, timeout: this.config.timeout_ms }, false)
+        : tcpConnect({ host, port, timeout: this.config.timeout_ms });
       socket.once("connect", () => {
         socket.destroy();
         resolve();
       });
       const fail = (err: unknown) => {
         socket.destroy();
-        reject(sinkError(`webhook ${url.host} is unreachable: ${messageOf(err)}`, {}, { cause: err }));
+        reject(
+          egressError("healthcheck", url.host, err) ??
+            sinkError(`webhook ${url.host} is unreachable: ${messageOf(err)}`, {}, { cause: err }),
+        );
       };
       socket.once("error", fail);
       socket.once("timeout", () => fail(new Error(`connect timed out after ${this.config.timeout_ms} ms`)));
@@ -113,15 +132,16 @@ export class WebhookSink implements Sink {
     for (const c of this.inflight)
       c.abort(new WeirError("SINK_RETRYABLE", "webhook sink closed", { retryable: true }));
     this.inflight.clear();
+    await this.dispatcher?.destroy().catch(() => undefined);
   }
 
-  /** fetch with the timeout, throwing a classified WeirError for anything but a 2xx. */
+  /** fetch with the timeout, throwing a classified WeirError for anything but a 2xx (a 3xx is not followed). */
   private async fetchClassified(
     url: string | URL,
-    init: RequestInit,
+    init: { method: string; headers?: Record<string, string>; body?: string },
     what: string,
     details: Record<string, unknown> = {},
-  ): Promise<Response> {
+  ): Promise<WebhookResponse> {
     const controller = new AbortController();
     this.inflight.add(controller);
     const timer = setTimeout(
@@ -130,14 +150,20 @@ export class WebhookSink implements Sink {
     );
     const target = new URL(url).host;
     try {
-      let res: Response;
+      let res: WebhookResponse;
       try {
-        res = await fetch(url, { ...init, signal: controller.signal });
+        res = await webhookFetch(url, { ...init, signal: controller.signal }, this.dispatcher);
       } catch (err) {
+        const refused = egressError(what, target, err, details);
+        if (refused) throw refused;
         const reason = controller.signal.aborted ? messageOf(controller.signal.reason) : messageOf(err);
         throw sinkError(`webhook ${what} to ${target} failed: ${reason}`, {}, { cause: err, details });
       }
       if (res.ok) return res;
+      if (isRedirect(res)) {
+        await res.body?.cancel().catch(() => undefined);
+        throw redirectError(what, target, res, details);
+      }
       const text = await res.text().catch((err: unknown) => `(body unreadable: ${messageOf(err)})`);
       const header = res.headers.get("x-clickhouse-exception-code");
       // Only a ClickHouse answer's "Code: NNN" means a ClickHouse error code.
@@ -165,7 +191,7 @@ export function jsonArrayBody(chunks: string[]): string {
   return `[${parts.join(",")}]`;
 }
 
-function hasClickHouseHeaders(h: Headers): boolean {
+function hasClickHouseHeaders(h: WebhookResponse["headers"]): boolean {
   for (const k of h.keys()) if (k.startsWith("x-clickhouse-")) return true;
   return false;
 }

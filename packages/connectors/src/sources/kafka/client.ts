@@ -3,13 +3,15 @@
  * spec. The consumer loop itself (offsets, pause/resume, batching) lives in the worker; decoding a
  * message's value happens in the sandbox.
  */
-import { brokerList, type KafkaSourceConfig, reveal } from "@weir/core";
+import { brokerList, type EgressPolicy, type KafkaSourceConfig, reveal } from "@weir/core";
+import { egressGuard } from "../../egress/guard.ts";
 import {
   type KafkaConfig,
   type logCreator,
   KafkaLogLevel as logLevel,
   type SASLOptions,
 } from "../../kafka/kafkajs.ts";
+import { egressSocketFactory } from "../../kafka/socket-factory.ts";
 
 export interface KafkaClientOptions {
   /** kafkajs log sink; defaults to silence (the worker reports errors itself). */
@@ -17,13 +19,18 @@ export interface KafkaClientOptions {
   logLevel?: logLevel;
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /**
+   * The egress policy to enforce on every broker connection, bootstrap and advertised alike (see
+   * `src/kafka/socket-factory.ts`). Absent: kafkajs's own socket factory, no check.
+   */
+  egress?: EgressPolicy | undefined;
 }
 
 /**
  * kafkajs config from a source spec. `config.client_id` wins over `clientId`. SASL `plain`,
  * `scram-sha-256` and `scram-sha-512` map to kafkajs mechanisms; `tls: true` means TLS with the
  * system CAs, an object gives PEM `ca`/`cert`/`key` and `reject_unauthorized`. Secrets are revealed
- * here and nowhere else.
+ * here and nowhere else. With `options.egress`, every socket the client opens passes the policy.
  */
 export function kafkaClientConfig(
   source: KafkaSourceConfig,
@@ -38,6 +45,7 @@ export function kafkaClientConfig(
     requestTimeout: options.requestTimeoutMs ?? 30_000,
   };
   if (options.logCreator) config.logCreator = options.logCreator;
+  if (options.egress) config.socketFactory = egressSocketFactory(egressGuard(options.egress));
   if (source.tls === true) config.ssl = true;
   else if (typeof source.tls === "object") {
     const key = reveal(source.tls.key);

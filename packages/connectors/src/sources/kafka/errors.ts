@@ -2,9 +2,10 @@
  * What went wrong when a Kafka source could not connect, in words a pipeline's owner can act on.
  * kafkajs reports refused SASL credentials and failed TLS handshakes as generic connection errors,
  * often wrapped in "retries exceeded"; without this, a wrong password reads as "Connection error"
- * or an INTERNAL error and looks like a broker outage.
+ * or an INTERNAL error and looks like a broker outage. The same goes for a broker connection the
+ * egress policy refused (kafkajs keeps only the refusal's message and code).
  */
-import { type KafkaSourceConfig, WeirError } from "@weir/core";
+import { isWeirError, type KafkaSourceConfig, WeirError } from "@weir/core";
 
 /**
  * Node's TLS verification codes (`err.code` of the socket error) and what they mean to a user.
@@ -57,14 +58,26 @@ function chain(err: unknown): KafkaJsLike[] {
 }
 
 /**
- * Turn a kafkajs connect error into a WeirError when it is a refused login (`KAFKA_AUTH`) or a failed
- * TLS handshake (`KAFKA_TLS`); anything else (broker unreachable, timeouts, ...) is returned as it
- * came, so callers keep their existing handling. Neither code is retryable: the credentials or the
- * CA must change first (a worker still retries its start with backoff, as for any start failure).
+ * Turn a kafkajs connect error into a WeirError when it is a broker connection the egress policy
+ * refused (`EGRESS_DENIED`, retryable), a refused login (`KAFKA_AUTH`) or a failed TLS handshake
+ * (`KAFKA_TLS`); anything else (broker unreachable, timeouts, ...) is returned as it
+ * came, so callers keep their existing handling. KAFKA_AUTH and KAFKA_TLS are not retryable: the
+ * credentials or the CA must change first (a worker still retries its start with backoff, as for any start failure).
  * The password never appears in the message.
  */
 export function classifyKafkaError(err: unknown, source?: Pick<KafkaSourceConfig, "sasl" | "tls">): unknown {
   const errors = chain(err);
+  const egress = errors.find((e) => e.code === "EGRESS_DENIED");
+  if (egress) {
+    if (isWeirError(egress)) return egress;
+    const message = String(egress.message ?? "").replace(/^Connection error: /, "");
+    return new WeirError("EGRESS_DENIED", `Kafka ${message}`, {
+      // As the check before connecting: DNS and the operator's policy may change.
+      retryable: true,
+      cause: err,
+      details: typeof egress.broker === "string" ? { broker: egress.broker } : {},
+    });
+  }
   const auth = errors.find((e) => e.name === "KafkaJSSASLAuthenticationError");
   if (auth) {
     const sasl = source?.sasl;

@@ -11,6 +11,8 @@ import { REDACTED } from "@weir/core";
 import { getPipeline, openDb } from "@weir/db";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import pino, { type DestinationStream } from "pino";
+import { installAccess } from "./access.ts";
+import { installAudit } from "./audit.ts";
 import { installAuth } from "./auth.ts";
 import { type BootstrapResult, bootstrapTokens } from "./bootstrap.ts";
 import type { AppContext } from "./context.ts";
@@ -19,11 +21,13 @@ import { parseEnv } from "./env.ts";
 import { installErrorHandling } from "./errors.ts";
 import { LogWriter } from "./log-writer.ts";
 import { createMetrics } from "./metrics.ts";
+import { auditRoutes } from "./routes/audit.ts";
 import { dlqRoutes } from "./routes/dlq.ts";
 import { HANDLER_CONTENT_TYPES, handlerRoutes } from "./routes/handlers.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { logRoutes } from "./routes/logs.ts";
 import { pipelineRoutes } from "./routes/pipelines.ts";
+import { projectRoutes } from "./routes/projects.ts";
 import { testRunRoutes } from "./routes/test-run.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { workerRoutes } from "./routes/worker.ts";
@@ -125,6 +129,8 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   installValidation(app);
   installErrorHandling(app);
   installAuth(app, ctx);
+  installAccess(app, ctx);
+  installAudit(app, ctx);
   app.addHook("onResponse", async (req, reply) => {
     const route = req.routeOptions.url ?? "unmatched";
     metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
@@ -155,5 +161,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(dlqRoutes, { ctx });
   await app.register(workerRoutes, { ctx });
   await app.register(tokenRoutes, { ctx });
+  await app.register(projectRoutes, { ctx });
+  await app.register(auditRoutes, { ctx });
   return app;
 }

@@ -1,10 +1,12 @@
 /**
- * Bearer-token auth. Each route says who may call it in `config.auth`:
+ * Bearer-token auth: who is calling. Each route says which kind of token may call it in
+ * `config.auth`:
  *   "none"   health, readiness, metrics, docs
- *   "user"   admin and user tokens (the default for every route that says nothing)
- *   "admin"  admin tokens only (token management)
+ *   "user"   admin, project and pipeline tokens (the default for every route that says nothing);
+ *            what each may do there is access.ts's decision
+ *   "admin"  the server admin token only
  *   "worker" worker tokens only; user tokens cannot drive the worker interface and vice versa
- * Tokens are looked up by sha256; the secret itself is never stored.
+ * Tokens are looked up by sha256; the secret itself is never stored. An expired token is refused.
  */
 
 import { WeirError } from "@weir/core";
@@ -41,6 +43,8 @@ export function installAuth(app: FastifyInstance, ctx: AppContext): void {
     if (!secret) throw new WeirError("UNAUTHORIZED", "missing bearer token (Authorization: Bearer <token>)");
     const token = findTokenBySecret(ctx.db, secret);
     if (!token) throw new WeirError("UNAUTHORIZED", "invalid token");
+    if (token.expiresAt !== null && token.expiresAt <= Date.now())
+      throw new WeirError("UNAUTHORIZED", "token expired");
     const ok =
       rule === "worker"
         ? token.kind === "worker"

@@ -4,6 +4,7 @@
  */
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { parseEgressPolicy } from "@weir/core";
 
 const Int = (def: number, min = 0) => Type.Integer({ default: def, minimum: min });
 
@@ -25,6 +26,9 @@ export const EnvSchema = Type.Object({
   WEIR_SECRET_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
   /** Largest handler source accepted, in bytes (413 above). */
   WEIR_MAX_HANDLER_BYTES: Int(1024 * 1024, 1),
+  /** Largest bundle of a bundled upload, in bytes (400 naming /body/bundle above); its source map may
+   * be 4 times that (400 naming /body/source_map), the whole body 5 times that plus 1 MiB (413). */
+  WEIR_MAX_BUNDLE_BYTES: Int(4 * 1024 * 1024, 1),
   /** Largest JSON body on user routes, in bytes (413 above). */
   WEIR_API_BODY_LIMIT: Int(1024 * 1024, 1024),
   /** Largest body on worker routes (log batches, reports), in bytes. */
@@ -42,6 +46,13 @@ export const EnvSchema = Type.Object({
   WEIR_LOG_BUFFER_MAX: Int(50_000, 1),
   /** A worker whose last heartbeat is older than this (ms) no longer counts towards status. */
   WEIR_WORKER_STALE_MS: Int(30_000, 1000),
+  /** Egress allow list: comma-separated CIDR ranges (a bare IP is /32 or /128) and host names
+   * (`kafka.example.com`, or `*.example.com` for every name under it) that pipelines' Kafka brokers
+   * and sink URLs may point at. Empty: anything not denied. */
+  WEIR_EGRESS_ALLOW: Type.Optional(Type.String()),
+  /** Egress deny list, same syntax; always extended by the default deny rules (link-local and cloud
+   * metadata ranges, see DEFAULT_EGRESS_DENY in @weir/core). Deny wins over allow. */
+  WEIR_EGRESS_DENY: Type.Optional(Type.String()),
   /** pino level of the API's own logs. */
   WEIR_LOG_LEVEL: Type.Union(
     ["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l)),
@@ -62,6 +73,12 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   }
   const value = Value.Default(EnvSchema, picked);
   const errors = [...Value.Errors(EnvSchema, value)].map((e) => `${e.path.slice(1)}: ${e.message}`);
+  try {
+    const { WEIR_EGRESS_ALLOW, WEIR_EGRESS_DENY } = value as Env;
+    parseEgressPolicy(WEIR_EGRESS_ALLOW, WEIR_EGRESS_DENY);
+  } catch (err) {
+    errors.push((err as Error).message);
+  }
   if (errors.length > 0) throw new Error(`invalid environment:\n  ${errors.join("\n  ")}`);
   return value as Env;
 }

@@ -18,6 +18,7 @@ import {
   freshReports,
   getPipeline,
   getPipelineByName,
+  getProject,
   getVersionById,
   type PipelineRow,
   type ReportRow,
@@ -40,9 +41,9 @@ export function validateSpec(input: unknown): PipelineSpec {
   return result.spec;
 }
 
-/** Throws CONFLICT when another pipeline already has `name`. */
-export function assertNameFree(ctx: AppContext, name: string, selfId?: string): void {
-  const other = getPipelineByName(ctx.db, name);
+/** Throws CONFLICT when another pipeline of the project already has `name`. */
+export function assertNameFree(ctx: AppContext, projectId: string, name: string, selfId?: string): void {
+  const other = getPipelineByName(ctx.db, projectId, name);
   if (other && other.id !== selfId) {
     throw new WeirError("CONFLICT", `a pipeline named "${name}" already exists`, {
       details: { issues: [{ path: "/name", message: "already taken" }], id: other.id },
@@ -133,6 +134,7 @@ export function toView(ctx: AppContext, row: PipelineRow): PipelineView {
   const version = row.currentVersionId ? getVersionById(ctx.db, row.currentVersionId) : undefined;
   return {
     id: row.id,
+    project: getProject(ctx.db, row.projectId)?.name ?? row.projectId,
     name: row.name,
     revision: row.revision,
     spec: redact(JSON.parse(row.specJson)) as PipelineSpec,

@@ -165,7 +165,12 @@ describe("persistence", () => {
       }),
     );
     await h.admin.uploadHandler(p.id, GOOD_HANDLER);
-    const { token } = await h.admin.createToken({ name: "ci", kind: "user" });
+    const { token } = await h.admin.createToken({
+      name: "ci",
+      kind: "project",
+      project: "default",
+      role: "editor",
+    });
     await h.close();
 
     h = await startApi(dir);

@@ -90,14 +90,19 @@ describe("auth", () => {
     expect((await h.admin.getPipeline(p.id)).name).toBe("auth-target"); // nothing was changed by refused calls
   });
 
-  it("user tokens drive pipelines but not token management; revoked tokens stop working", async () => {
-    const user = await h.admin.createToken({ name: "dev", kind: "user" });
-    expect(user.token).toMatch(/^weir_user_/);
+  it("editor tokens drive pipelines but not token management; revoked tokens stop working", async () => {
+    const user = await h.admin.createToken({
+      name: "dev",
+      kind: "project",
+      project: "default",
+      role: "editor",
+    });
+    expect(user.token).toMatch(/^weir_project_/);
     const dev = h.client(user.token);
     await dev.createPipeline(seedSpec("by-user"));
     await expect(dev.listTokens()).rejects.toMatchObject({ code: "FORBIDDEN", details: { status: 403 } });
     const listed = await h.admin.listTokens();
-    expect(listed.items.map((t) => t.kind)).toEqual(expect.arrayContaining(["admin", "worker", "user"]));
+    expect(listed.items.map((t) => t.kind)).toEqual(expect.arrayContaining(["admin", "worker", "project"]));
     expect(JSON.stringify(listed)).not.toContain(user.token);
     await h.admin.deleteToken(user.id);
     await expect(dev.listPipelines()).rejects.toMatchObject({ code: "UNAUTHORIZED" });

@@ -36,7 +36,11 @@ describe("worker interface", () => {
   it("serves desired state with only-changed semantics and compiled handlers", async () => {
     const first = await h.worker.desiredState();
     if (!first.changed) throw new Error("expected full state");
-    expect(await h.worker.desiredState(first.revision)).toEqual({ changed: false, revision: first.revision });
+    expect(await h.worker.desiredState(first.revision)).toEqual({
+      changed: false,
+      revision: first.revision,
+      egress: { allow: [], deny: [] },
+    });
     const p = await h.admin.createPipeline(seedSpec("desired"));
     const s1 = await h.worker.desiredState(first.revision);
     if (!s1.changed) throw new Error("expected a change");

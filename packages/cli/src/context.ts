@@ -1,13 +1,14 @@
 /**
  * The per-invocation context every command gets: output streams, the SDK client, global flags and
- * the pipeline lookup by id or name. Built from the `io` passed to `run`, so tests drive the CLI
- * in-process with captured output and their own environment, cwd and abort signal.
+ * the pipeline lookup by id, `project/name` or name (in `--project` / WEIR_PROJECT when set). Built
+ * from the `io` passed to `run`, so tests drive the CLI in-process with captured output and their
+ * own environment, cwd and abort signal.
  */
 import type { PipelineView } from "@weir/core";
-import { isWeirError } from "@weir/core";
+import { isWeirError, ProjectName } from "@weir/core";
 import { WeirClient } from "@weir/sdk";
 import { type CliEnv, resolveSettings, type Settings } from "./config.ts";
-import { CliError, EXIT, type ExitCode } from "./errors.ts";
+import { CliError, EXIT, type ExitCode, usageError } from "./errors.ts";
 import { makeProgress, type Progress } from "./progress.ts";
 
 /** Where the CLI reads and writes; every field defaults to the real process. */
@@ -28,6 +29,7 @@ export interface CliIo {
 export interface GlobalFlags {
   api?: string;
   token?: string;
+  project?: string;
   json?: boolean;
   progress?: boolean;
 }
@@ -90,18 +92,78 @@ export class Ctx {
   }
 
   /**
-   * A pipeline by id, or else by its unique name. The id is tried first (one request); a name
-   * costs a listing. Not found either way: exit 3.
+   * The project of `--project` / WEIR_PROJECT (checked: a bad name is exit 2 naming where it came
+   * from), or undefined: then the token's own project decides.
+   */
+  get project(): string | undefined {
+    const { project, projectSource } = this.settings;
+    if (project !== undefined && !isProjectName(project)) {
+      const from = projectSource === "flag" ? "--project" : "WEIR_PROJECT";
+      throw usageError(
+        `${from}: expected a project name (lower-case letters, digits and "-"), got "${project}"`,
+      );
+    }
+    return project;
+  }
+
+  /** `{project}` for the SDK's list and create calls when a project is set, else `{}`. */
+  projectQuery(): { project?: string } {
+    const project = this.project;
+    return project === undefined ? {} : { project };
+  }
+
+  /**
+   * A pipeline by id (`pl_...`), `project/name`, or name. With a project set, a bare name means
+   * `<project>/<name>`. Without one the API looks a bare name up in the token's own project (the
+   * server admin's is `default`), and then a listing finds it in any project the token sees (two
+   * projects holding the name: exit 2, asking for --project). Not found: exit 3.
    */
   async pipeline(ref: string): Promise<PipelineView> {
+    const project = this.project;
+    const notFound = () =>
+      new CliError(
+        EXIT.NOT_FOUND,
+        "NOT_FOUND",
+        project === undefined || ref.includes("/")
+          ? `no pipeline with id or name "${ref}"`
+          : `no pipeline with id "${ref}" or name "${ref}" in project "${project}"`,
+      );
+    const tries =
+      project === undefined || ref.includes("/")
+        ? [ref]
+        : PIPELINE_ID.test(ref)
+          ? [ref, `${project}/${ref}`]
+          : [`${project}/${ref}`];
+    for (const t of tries) {
+      const found = await this.getIfExists(t);
+      if (found) return found;
+    }
+    if (project !== undefined || ref.includes("/")) throw notFound();
+    const matches = (await this.client.listAllPipelines()).filter((p) => p.name === ref);
+    if (matches.length > 1) {
+      throw usageError(
+        `pipeline name "${ref}" is in several projects (${matches.map((p) => `${p.project}/${p.name}`).join(", ")}): pass --project, or <project>/${ref}`,
+      );
+    }
+    const match = matches[0];
+    if (!match) throw notFound();
+    return match;
+  }
+
+  private async getIfExists(ref: string): Promise<PipelineView | undefined> {
     try {
       return await this.client.getPipeline(ref);
     } catch (err) {
-      if (!(isWeirError(err) && err.code === "NOT_FOUND")) throw err;
+      if (isWeirError(err) && err.code === "NOT_FOUND") return undefined;
+      throw err;
     }
-    const all = await this.client.listAllPipelines();
-    const match = all.find((p) => p.name === ref);
-    if (!match) throw new CliError(EXIT.NOT_FOUND, "NOT_FOUND", `no pipeline with id or name "${ref}"`);
-    return match;
   }
 }
+
+/** Whether the API would accept `name` as a project name (ProjectName in @weir/core). */
+export function isProjectName(name: string): boolean {
+  return name.length <= (ProjectName.maxLength ?? 64) && new RegExp(ProjectName.pattern ?? "").test(name);
+}
+
+/** The shape of a pipeline id (`pl_` and 16 hex digits); names may look alike, so it is only a hint. */
+const PIPELINE_ID = /^pl_[0-9a-f]+$/;

@@ -62,7 +62,8 @@ function isCliError(err: unknown): err is CliError {
   );
 }
 
-function statusOf(err: unknown): number | undefined {
+/** The HTTP status of an API error, if it is one. */
+export function statusOf(err: unknown): number | undefined {
   if (!isWeirError(err)) return undefined;
   const status = err.details?.status;
   return typeof status === "number" ? status : undefined;
@@ -97,21 +98,24 @@ interface Issue {
   message?: unknown;
 }
 interface Diag {
+  /** Set by the bundler, whose diagnostics can be in any file of the bundle. */
+  file?: unknown;
   line?: unknown;
   column?: unknown;
   message?: unknown;
 }
 
 /**
- * Compile diagnostics as a compiler prints them: `file:line:column: error: message`. The API sends
- * esbuild's 0-based columns; editors and terminals expect 1-based ones, so 1 is added.
+ * Compile diagnostics as a compiler prints them: `file:line:column: error: message`. The API's
+ * line and column are already 1-based (0: not tied to a place), as editors and terminals expect.
  */
 export function formatDiagnostics(file: string, diagnostics: unknown): string[] {
   if (!Array.isArray(diagnostics)) return [];
   return (diagnostics as Diag[]).map((d) => {
     const line = typeof d.line === "number" ? d.line : 0;
-    const col = typeof d.column === "number" ? d.column + 1 : 1;
-    const where = line > 0 ? `${file}:${line}:${col}` : file;
+    const col = typeof d.column === "number" && d.column > 0 ? d.column : 1;
+    const name = typeof d.file === "string" && d.file ? d.file : file;
+    const where = line > 0 ? `${name}:${line}:${col}` : name;
     return `${where}: error: ${String(d.message ?? "")}`;
   });
 }

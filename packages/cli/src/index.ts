@@ -6,7 +6,7 @@
 import { CommanderError } from "commander";
 import { authHint } from "./config.ts";
 import { type CliIo, Ctx } from "./context.ts";
-import { EXIT, exitCodeFor, formatError } from "./errors.ts";
+import { EXIT, exitCodeFor, formatError, statusOf } from "./errors.ts";
 import { buildProgram, CLI_VERSION } from "./program.ts";
 
 export { type CliIo, Ctx, type GlobalFlags } from "./context.ts";
@@ -43,7 +43,7 @@ export async function run(argv: readonly string[], io: CliIo = {}): Promise<numb
     const lines = formatError(e, {
       ...(ctx ? { api: ctx.settings.apiUrl } : {}),
       ...(ctx?.diagnosticsFile ? { file: ctx.diagnosticsFile } : {}),
-      ...(code === EXIT.AUTH && ctx ? { hint: authHint(ctx.settings) } : {}),
+      ...(code === EXIT.AUTH && ctx ? { hint: authHint(ctx.settings, statusOf(e) === 403) } : {}),
     });
     err(`${lines.join("\n")}\n`);
     return code;

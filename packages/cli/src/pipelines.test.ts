@@ -37,8 +37,10 @@ describe("weir pipelines", () => {
 
     const list = await cli(["pipelines", "list"]);
     expect(list.code).toBe(0);
-    expect(list.stdout.split("\n")[0]).toMatch(/^ID\s+NAME\s+STATE\s+HANDLER\s+REVISION\s+UPDATED$/);
-    expect(list.stdout).toMatch(new RegExp(`${id}\\s+cli-apply\\s+\\w+\\s+-\\s+\\d+`));
+    expect(list.stdout.split("\n")[0]).toMatch(
+      /^ID\s+PROJECT\s+NAME\s+STATE\s+HANDLER\s+REVISION\s+UPDATED$/,
+    );
+    expect(list.stdout).toMatch(new RegExp(`${id}\\s+default\\s+cli-apply\\s+\\w+\\s+-\\s+\\d+`));
     const listJson = JSON.parse((await cli(["pipelines", "list", "--json"])).stdout);
     expect(listJson.map((p: { id: string }) => p.id)).toContain(id);
 

@@ -74,6 +74,8 @@ export const VersionRef = Type.Object({
 
 export const PipelineView = Type.Object({
   id: Type.String(),
+  /** The project's name; `project/name` addresses the pipeline in every route, like its id. */
+  project: Type.String(),
   name: Type.String(),
   revision: Type.Integer(),
   /** The validated spec with defaults filled in and every secret replaced by "[redacted]". */
@@ -92,15 +94,76 @@ export const PipelinePage = Type.Object({
 });
 export type PipelinePage = { items: PipelineView[]; next_cursor: string | null };
 
+/**
+ * What a bundled upload was made of (`weir handler upload` bundles on the user's machine): the entry,
+ * every input file with its sha256, and the npm packages read from the package.json files the bundler
+ * resolved. Paths are relative to the folder holding the handler's own files; package files are
+ * `node_modules/<name>/<path in the package>`.
+ */
+export const HandlerManifest = Type.Object(
+  {
+    entry: Type.String({ minLength: 1, maxLength: 256, description: "e.g. otel-traces/index.ts" }),
+    files: Type.Array(
+      Type.Object(
+        {
+          path: Type.String({ minLength: 1, maxLength: 1024 }),
+          sha256: Type.String({ pattern: "^[0-9a-f]{64}$" }),
+          bytes: Type.Integer({ minimum: 0 }),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 10_000 },
+    ),
+    packages: Type.Array(
+      Type.Object(
+        { name: Type.String({ minLength: 1, maxLength: 214 }), version: Type.String({ maxLength: 256 }) },
+        { additionalProperties: false },
+      ),
+      { maxItems: 5_000 },
+    ),
+    bundler: Type.Optional(
+      Type.Object(
+        { name: Type.String({ maxLength: 64 }), version: Type.String({ maxLength: 64 }) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type HandlerManifest = Static<typeof HandlerManifest>;
+
+/** Content type of a bundled upload to `PUT /v1/pipelines/:id/handler` (body: {@link HandlerBundleUpload}). */
+export const HANDLER_BUNDLE_CONTENT_TYPE = "application/vnd.weir.handler-bundle+json";
+
+/**
+ * A bundled upload: one self-contained ES module (no import left) exporting `handler`, its source
+ * map v3 (sources named as in the manifest, contents embedded: stack traces map to them) and the
+ * manifest. Made by `weir handler upload` / `@weir/sdk/bundle`.
+ */
+export const HandlerBundleUpload = Type.Object(
+  {
+    bundle: Type.String({ minLength: 1, description: "One ES module, JavaScript, exporting `handler`" }),
+    source_map: Type.String({ minLength: 1, description: "Source map v3 of the bundle, JSON text" }),
+    manifest: HandlerManifest,
+  },
+  { additionalProperties: false },
+);
+export type HandlerBundleUpload = Static<typeof HandlerBundleUpload>;
+
 export const HandlerVersionView = Type.Object({
   id: Type.String(),
   pipeline_id: Type.String(),
   version: Type.Integer(),
+  /** The uploaded file's name; for a bundle, the manifest's entry. */
   filename: Type.String(),
+  /** Raw upload: of the source. Bundle: of the bundle, a NUL byte, then its source map. */
   sha256: Type.String(),
+  /** Bytes of the source (raw upload) or of the bundle. */
   size: Type.Integer(),
   created_at: Type.Number(),
   current: Type.Boolean(),
+  /** Null for a raw single-file upload. */
+  manifest: Nullable(HandlerManifest),
 });
 export type HandlerVersionView = Static<typeof HandlerVersionView>;
 
@@ -217,15 +280,76 @@ export type DlqReplayResponse = Static<typeof DlqReplayResponse>;
 export const DlqPurgeResponse = Type.Object({ purged: Type.Integer(), topic: Type.String() });
 export type DlqPurgeResponse = Static<typeof DlqPurgeResponse>;
 
+/**
+ * Token kinds: `admin` (server-wide, for bootstrap and operators), `project` (a role in one project),
+ * `pipeline` (a subset of actions on one pipeline), `worker` (runs one pool's pipelines).
+ */
 export const TokenKindSchema = Type.Union([
   Type.Literal("admin"),
-  Type.Literal("user"),
+  Type.Literal("project"),
+  Type.Literal("pipeline"),
   Type.Literal("worker"),
 ]);
+export type TokenKind = Static<typeof TokenKindSchema>;
+
+/** Roles of a project token; each includes the one before it. */
+export const PROJECT_ROLES = ["viewer", "editor", "admin"] as const;
+export type ProjectRole = (typeof PROJECT_ROLES)[number];
+export const ProjectRoleSchema = Type.Union(PROJECT_ROLES.map((r) => Type.Literal(r)));
+
+/**
+ * What a token may do. Project roles: viewer = read; editor = viewer + write; admin = editor +
+ * tokens and audit. A pipeline token carries a subset of the pipeline actions.
+ */
+export const ACTIONS = {
+  /** Pipelines, status, handler versions and types. */
+  "pipelines:read": "viewer",
+  /** Logs, including the live tail. */
+  "logs:read": "viewer",
+  /** Dead-letter records without their payload (stage, error, offsets, headers' names). */
+  "dlq:read": "viewer",
+  /** Dead-letter records' key, value and headers (raw message bytes). */
+  "dlq:payload": "editor",
+  /** Create, update, delete, pause, resume. */
+  "pipelines:write": "editor",
+  /** Upload a handler version, roll back. */
+  "handlers:write": "editor",
+  /** Run a handler on sample events. */
+  "test:run": "editor",
+  /** Replay and purge dead letters. */
+  "dlq:write": "editor",
+  /** The project's tokens. */
+  "tokens:manage": "admin",
+  /** The project's audit log. */
+  "audit:read": "admin",
+} as const satisfies Record<string, ProjectRole>;
+export type Action = keyof typeof ACTIONS;
+export const ACTION_NAMES = Object.keys(ACTIONS) as Action[];
+/** The actions a pipeline token may carry (not token or audit management). */
+export type PipelineAction = Exclude<Action, "tokens:manage" | "audit:read">;
+export const PIPELINE_ACTIONS = ACTION_NAMES.filter(
+  (a): a is PipelineAction => a !== "tokens:manage" && a !== "audit:read",
+);
+export const PipelineActionSchema = Type.Union(PIPELINE_ACTIONS.map((a) => Type.Literal(a)));
+
+/** Whether `role` includes `action`. */
+export function roleAllows(role: ProjectRole, action: Action): boolean {
+  return PROJECT_ROLES.indexOf(role) >= PROJECT_ROLES.indexOf(ACTIONS[action]);
+}
+
 export const TokenView = Type.Object({
   id: Type.String(),
   name: Type.String(),
   kind: TokenKindSchema,
+  /** Project and pipeline tokens. */
+  project: Nullable(Type.String()),
+  role: Nullable(ProjectRoleSchema),
+  /** Pipeline tokens: the pipeline id and its actions. */
+  pipeline_id: Nullable(Type.String()),
+  actions: Nullable(Type.Array(Type.String())),
+  /** Worker tokens. */
+  pool: Nullable(Type.String()),
+  expires_at: Nullable(Type.Number()),
   created_at: Type.Number(),
   last_used_at: Nullable(Type.Number()),
 });
@@ -233,15 +357,66 @@ export type TokenView = Static<typeof TokenView>;
 export const TokenCreated = Type.Composite([TokenView, Type.Object({ token: Type.String() })]);
 export type TokenCreated = Static<typeof TokenCreated>;
 export const CreateTokenRequest = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 128 }), kind: TokenKindSchema },
+  {
+    name: Type.String({ minLength: 1, maxLength: 128 }),
+    kind: TokenKindSchema,
+    project: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: "Project name (project and pipeline tokens); a project admin's own project by default",
+      }),
+    ),
+    role: Type.Optional(ProjectRoleSchema),
+    pipeline: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: "Pipeline id or project/name (pipeline tokens)",
+      }),
+    ),
+    actions: Type.Optional(Type.Array(PipelineActionSchema, { minItems: 1, uniqueItems: true })),
+    pool: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: "^[a-z0-9][a-z0-9-]*$" })),
+    expires_in_s: Type.Optional(
+      Type.Integer({
+        minimum: 60,
+        maximum: 10 * 365 * 86400,
+        description: "Lifetime in seconds; no expiry when absent",
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 export type CreateTokenRequest = Static<typeof CreateTokenRequest>;
 
+export const ProjectName = Type.String({ minLength: 1, maxLength: 64, pattern: "^[a-z0-9][a-z0-9-]*$" });
+export const ProjectView = Type.Object({ id: Type.String(), name: Type.String(), created_at: Type.Number() });
+export type ProjectView = Static<typeof ProjectView>;
+export const CreateProjectRequest = Type.Object({ name: ProjectName }, { additionalProperties: false });
+export type CreateProjectRequest = Static<typeof CreateProjectRequest>;
+
+export const AuditEntry = Type.Object({
+  id: Type.Integer(),
+  time: Type.Number(),
+  project: Nullable(Type.String()),
+  token_id: Nullable(Type.String()),
+  token_name: Nullable(Type.String()),
+  action: Type.String({ description: "e.g. pipeline.create, handler.upload, token.revoke" }),
+  target: Nullable(Type.String()),
+  pipeline_id: Nullable(Type.String()),
+  revision_before: Nullable(Type.Integer()),
+  revision_after: Nullable(Type.Integer()),
+  status: Type.Integer(),
+});
+export type AuditEntry = Static<typeof AuditEntry>;
+export const AuditPage = Type.Object({ items: Type.Array(AuditEntry), next_after: Nullable(Type.Integer()) });
+export type AuditPage = Static<typeof AuditPage>;
+
 /**
  * `GET /v1/worker/desired-state?since=<revision>`: when `since` equals the current revision the
  * answer is `{changed: false, revision}`; otherwise the full list of pipelines with `changed: true`.
+ * Both carry the operator's egress lists: a changed policy comes with an unchanged revision.
  */
 export type DesiredStateResponse =
-  | { changed: false; revision: number }
+  | { changed: false; revision: number; egress?: import("./egress.ts").EgressLists | undefined }
   | ({ changed: true } & import("./worker.ts").DesiredState);

@@ -35,6 +35,8 @@ export const ERROR_CODES = [
   /** The TLS handshake with a Kafka broker failed (untrusted or invalid certificate). */
   "KAFKA_TLS",
   "DLQ_ERROR",
+  /** The operator's egress policy refuses a destination of the pipeline (a host, or the address a name resolves to). */
+  "EGRESS_DENIED",
   /** A partition with lag made no progress for the worker's stall window. */
   "STALLED",
   // anything else

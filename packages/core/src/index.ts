@@ -1,5 +1,6 @@
 export * from "./api.ts";
 export * from "./dlq.ts";
+export * from "./egress.ts";
 export * from "./errors.ts";
 export * from "./handler.ts";
 export * from "./log.ts";

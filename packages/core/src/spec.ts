@@ -198,6 +198,15 @@ export const DeadLetter = Type.Object(
 );
 export type DeadLetter = Static<typeof DeadLetter>;
 
+/** A worker pool: workers whose token is bound to it run the pool's pipelines (and get their secrets). */
+export const PoolName = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: "^[a-z0-9][a-z0-9-]*$",
+  default: "default",
+  description: "Worker pool that runs this pipeline (workers of other pools never see it).",
+});
+
 /** Envelope of a spec before per-connector validation (used as the HTTP body schema). */
 export const PipelineSpecInput = Type.Object(
   {
@@ -214,6 +223,7 @@ export const PipelineSpecInput = Type.Object(
     limits: Type.Optional(Type.Object({}, { additionalProperties: true })),
     retry: Type.Optional(Type.Object({}, { additionalProperties: true })),
     dead_letter: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    pool: Type.Optional(PoolName),
   },
   { additionalProperties: false },
 );
@@ -227,6 +237,8 @@ export interface PipelineSpec {
   limits: Limits;
   retry: RetryPolicy;
   dead_letter: DeadLetter;
+  /** Worker pool; "default" unless set. */
+  pool: string;
 }
 
 export interface SpecIssue {
@@ -279,13 +291,24 @@ export function parsePipelineSpec(input: unknown): SpecResult {
     return { ok: false, issues: [{ path: "", message: "must be a JSON object" }] };
   }
   const raw = input as Record<string, unknown>;
-  const known = new Set(["name", "description", "source", "sink", "env", "limits", "retry", "dead_letter"]);
+  const known = new Set([
+    "name",
+    "description",
+    "source",
+    "sink",
+    "env",
+    "limits",
+    "retry",
+    "dead_letter",
+    "pool",
+  ]);
   for (const k of Object.keys(raw))
     if (!known.has(k)) issues.push({ path: `/${k}`, message: "unknown property" });
   if (typeof raw.name !== "string") issues.push({ path: "/name", message: "required string" });
   else check(PipelineSpecInput.properties.name, raw.name, "/name", issues);
   if (raw.description !== undefined)
     check(PipelineSpecInput.properties.description, raw.description, "/description", issues);
+  const pool = raw.pool === undefined ? "default" : (check(PoolName, raw.pool, "/pool", issues) as string);
   const source = connector(SOURCE_CONFIGS, raw.source, "/source", issues);
   const sink = connector(SINK_CONFIGS, raw.sink, "/sink", issues);
   const env = check(
@@ -318,6 +341,7 @@ export function parsePipelineSpec(input: unknown): SpecResult {
     limits,
     retry,
     dead_letter: deadLetter as DeadLetter,
+    pool,
   };
   if (typeof raw.description === "string") spec.description = raw.description;
   return { ok: true, spec };

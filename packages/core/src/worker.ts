@@ -1,4 +1,5 @@
 /** The contract between the API (desired state, reports) and workers. */
+import type { EgressLists } from "./egress.ts";
 import type { SerializedError } from "./errors.ts";
 import type { LogRecord } from "./log.ts";
 import type { PipelineSpec } from "./spec.ts";
@@ -41,6 +42,11 @@ export interface DesiredState {
   /** Global revision: the max over pipelines and deletions. Workers pass it back as `since`. */
   revision: number;
   pipelines: DesiredPipeline[];
+  /**
+   * The operator's egress lists (WEIR_EGRESS_ALLOW / WEIR_EGRESS_DENY); workers add the default deny
+   * rules (egressPolicyFromLists) and check before connecting. Absent: no operator lists.
+   */
+  egress?: EgressLists | undefined;
 }
 
 export interface Counters {

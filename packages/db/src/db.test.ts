@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   createToken,
   currentRevision,
+  DEFAULT_PROJECT_ID,
   findTokenBySecret,
   insertLogs,
   insertPipeline,
@@ -24,10 +25,12 @@ describe("db", () => {
     const path = join(dir, "weir.db");
     const db = openDb(path);
     expect(currentRevision(db)).toBe(0);
-    const a = insertPipeline(db, { name: "a", specJson: "{}" });
-    const b = insertPipeline(db, { name: "b", specJson: "{}" });
+    const a = insertPipeline(db, { projectId: DEFAULT_PROJECT_ID, name: "a", specJson: "{}" });
+    const b = insertPipeline(db, { projectId: DEFAULT_PROJECT_ID, name: "b", specJson: "{}" });
     expect(b.revision).toBe(2);
-    expect(() => insertPipeline(db, { name: "a", specJson: "{}" })).toThrow(/UNIQUE/);
+    expect(() => insertPipeline(db, { projectId: DEFAULT_PROJECT_ID, name: "a", specJson: "{}" })).toThrow(
+      /UNIQUE/,
+    );
     const v = insertVersion(db, a.id, {
       filename: "h.ts",
       source: "s",
@@ -41,8 +44,13 @@ describe("db", () => {
     const page1 = listPipelines(db, { limit: 1 });
     const page2 = listPipelines(db, { limit: 1, after: page1[0] });
     expect([page1[0]?.name, page2[0]?.name]).toEqual(["a", "b"]);
-    const { secret } = createToken(db, { name: "t", kind: "user" });
-    expect(findTokenBySecret(db, secret)?.kind).toBe("user");
+    const { secret } = createToken(db, {
+      name: "t",
+      kind: "project",
+      projectId: DEFAULT_PROJECT_ID,
+      role: "viewer",
+    });
+    expect(findTokenBySecret(db, secret)?.role).toBe("viewer");
     const now = Date.now();
     const rows = Array.from({ length: 30 }, (_, i) => ({
       pipelineId: a.id,
@@ -63,7 +71,7 @@ describe("db", () => {
 
   it("prunes log lines by age at each insert, and reads lines after an id in insertion order", () => {
     const db = openDb(join(dir, "age.db"));
-    const p = insertPipeline(db, { name: "aged", specJson: "{}" });
+    const p = insertPipeline(db, { projectId: DEFAULT_PROJECT_ID, name: "aged", specJson: "{}" });
     const day = 24 * 3600 * 1000;
     const now = Date.UTC(2026, 10, 25);
     const line = (message: string, time: number, levelRank = 20) => ({

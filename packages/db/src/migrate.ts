@@ -44,14 +44,29 @@ export function migrate(db: Database.Database, dir = defaultMigrationsDir()): st
       if (prior !== sha) throw new Error(`migration ${name} was edited after it was applied (append-only)`);
       continue;
     }
-    db.transaction(() => {
-      db.exec(sql);
-      db.prepare("INSERT INTO _weir_migrations (name, sha256, applied_at) VALUES (?, ?, ?)").run(
-        name,
-        sha,
-        Date.now(),
-      );
-    })();
+    // A file that rebuilds a table (SQLite's 12-step ALTER TABLE) says so on its first line: foreign
+    // keys go off around it (the pragma is a no-op inside a transaction), so dropping the old table
+    // does not cascade into its children, and every reference is checked before the commit.
+    const fkOff = sql.startsWith("-- weir:foreign_keys=off");
+    const fkWasOn = fkOff && db.pragma("foreign_keys", { simple: true }) === 1;
+    if (fkWasOn) db.pragma("foreign_keys = OFF");
+    try {
+      db.transaction(() => {
+        db.exec(sql);
+        if (fkOff) {
+          const broken = db.pragma("foreign_key_check") as unknown[];
+          if (broken.length > 0)
+            throw new Error(`migration ${name} leaves ${broken.length} broken foreign key reference(s)`);
+        }
+        db.prepare("INSERT INTO _weir_migrations (name, sha256, applied_at) VALUES (?, ?, ?)").run(
+          name,
+          sha,
+          Date.now(),
+        );
+      })();
+    } finally {
+      if (fkWasOn) db.pragma("foreign_keys = ON");
+    }
     done.push(name);
   }
   return done;

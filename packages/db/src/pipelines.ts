@@ -3,7 +3,7 @@
  * pointer, pause/resume, delete) bumps the global revision in `meta` and stamps it on the pipeline,
  * inside the same transaction.
  */
-import { and, asc, desc, eq, gt, max, or } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, max, or } from "drizzle-orm";
 import { newId } from "./ids.ts";
 import type { Db } from "./open.ts";
 import { type HandlerVersionRow, handlerVersions, meta, type PipelineRow, pipelines } from "./schema.ts";
@@ -24,15 +24,23 @@ export function getPipeline(db: Db, id: string): PipelineRow | undefined {
   return db.orm.select().from(pipelines).where(eq(pipelines.id, id)).get();
 }
 
-export function getPipelineByName(db: Db, name: string): PipelineRow | undefined {
-  return db.orm.select().from(pipelines).where(eq(pipelines.name, name)).get();
+export function getPipelineByName(db: Db, projectId: string, name: string): PipelineRow | undefined {
+  return db.orm
+    .select()
+    .from(pipelines)
+    .where(and(eq(pipelines.projectId, projectId), eq(pipelines.name, name)))
+    .get();
 }
 
-export function insertPipeline(db: Db, input: { name: string; specJson: string }): PipelineRow {
+export function insertPipeline(
+  db: Db,
+  input: { projectId: string; name: string; specJson: string },
+): PipelineRow {
   return db.sqlite.transaction(() => {
     const now = Date.now();
     const row: PipelineRow = {
       id: newId("pl"),
+      projectId: input.projectId,
       name: input.name,
       specJson: input.specJson,
       desired: "running",
@@ -72,23 +80,34 @@ export function deletePipeline(db: Db, id: string): boolean {
   })();
 }
 
-/** Keyset page ordered by (created_at, id); `after` is the last row of the previous page. */
+/**
+ * Keyset page ordered by (created_at, id); `after` is the last row of the previous page. Scoped to
+ * a project, or to a set of ids (a pipeline token's one pipeline), when given.
+ */
 export function listPipelines(
   db: Db,
-  page: { limit: number; after?: { createdAt: number; id: string } | undefined },
+  page: {
+    limit: number;
+    after?: { createdAt: number; id: string } | undefined;
+    projectId?: string | undefined;
+    ids?: string[] | undefined;
+  },
 ): PipelineRow[] {
   const after = page.after;
+  const conds = [
+    after
+      ? or(
+          gt(pipelines.createdAt, after.createdAt),
+          and(eq(pipelines.createdAt, after.createdAt), gt(pipelines.id, after.id)),
+        )
+      : undefined,
+    page.projectId !== undefined ? eq(pipelines.projectId, page.projectId) : undefined,
+    page.ids !== undefined ? inArray(pipelines.id, page.ids.length > 0 ? page.ids : [""]) : undefined,
+  ].filter((c) => c !== undefined);
   return db.orm
     .select()
     .from(pipelines)
-    .where(
-      after
-        ? or(
-            gt(pipelines.createdAt, after.createdAt),
-            and(eq(pipelines.createdAt, after.createdAt), gt(pipelines.id, after.id)),
-          )
-        : undefined,
-    )
+    .where(conds.length > 0 ? and(...conds) : undefined)
     .orderBy(asc(pipelines.createdAt), asc(pipelines.id))
     .limit(page.limit)
     .all();
@@ -98,11 +117,16 @@ export function allPipelines(db: Db): PipelineRow[] {
   return db.orm.select().from(pipelines).orderBy(asc(pipelines.createdAt), asc(pipelines.id)).all();
 }
 
-/** Store a new immutable version and point the pipeline at it, in one transaction. */
+/**
+ * Store a new immutable version and point the pipeline at it, in one transaction. `manifestJson`
+ * only for a bundled upload.
+ */
 export function insertVersion(
   db: Db,
   pipelineId: string,
-  input: Omit<HandlerVersionRow, "id" | "pipelineId" | "version" | "createdAt">,
+  input: Omit<HandlerVersionRow, "id" | "pipelineId" | "version" | "createdAt" | "manifestJson"> & {
+    manifestJson?: string | null;
+  },
 ): HandlerVersionRow | undefined {
   return db.sqlite.transaction(() => {
     if (!getPipeline(db, pipelineId)) return undefined;
@@ -114,6 +138,7 @@ export function insertVersion(
         .get()?.v ?? 0;
     const row: HandlerVersionRow = {
       ...input,
+      manifestJson: input.manifestJson ?? null,
       id: newId("hv"),
       pipelineId,
       version: last + 1,

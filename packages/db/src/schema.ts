@@ -9,18 +9,37 @@ export const meta = sqliteTable("meta", {
   value: integer("value").notNull(),
 });
 
+export const projects = sqliteTable("projects", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  createdAt: integer("created_at").notNull(),
+});
+
 export const tokens = sqliteTable("tokens", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
-  kind: text("kind", { enum: ["admin", "user", "worker"] }).notNull(),
+  kind: text("kind", { enum: ["admin", "project", "pipeline", "worker"] }).notNull(),
   hash: text("hash").notNull().unique(),
+  /** Project and pipeline tokens: the project they belong to. */
+  projectId: text("project_id"),
+  /** Project tokens: viewer, editor or admin. */
+  role: text("role", { enum: ["viewer", "editor", "admin"] }),
+  /** Pipeline tokens: the one pipeline and the actions allowed on it (JSON array). */
+  pipelineId: text("pipeline_id"),
+  actionsJson: text("actions_json"),
+  /** Worker tokens: the pool whose pipelines (and secrets) the worker receives. */
+  pool: text("pool"),
+  /** Id of the token that created this one (null: bootstrap). */
+  createdBy: text("created_by"),
+  expiresAt: integer("expires_at"),
   createdAt: integer("created_at").notNull(),
   lastUsedAt: integer("last_used_at"),
 });
 
 export const pipelines = sqliteTable("pipelines", {
   id: text("id").primaryKey(),
-  name: text("name").notNull().unique(),
+  projectId: text("project_id").notNull(),
+  name: text("name").notNull(),
   specJson: text("spec_json").notNull(),
   desired: text("desired", { enum: ["running", "paused"] }).notNull(),
   currentVersionId: text("current_version_id"),
@@ -40,6 +59,8 @@ export const handlerVersions = sqliteTable("handler_versions", {
   sha256: text("sha256").notNull(),
   size: integer("size").notNull(),
   createdAt: integer("created_at").notNull(),
+  /** A bundled upload's manifest (core's HandlerManifest) as JSON; null for a raw upload. */
+  manifestJson: text("manifest_json"),
 });
 
 export const logs = sqliteTable("logs", {
@@ -91,6 +112,24 @@ export const dlqPurges = sqliteTable(
   (t) => [primaryKey({ columns: [t.pipelineId, t.topic, t.partition] })],
 );
 
+export const audit = sqliteTable("audit", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  time: integer("time").notNull(),
+  projectId: text("project_id"),
+  tokenId: text("token_id"),
+  tokenName: text("token_name"),
+  action: text("action").notNull(),
+  target: text("target"),
+  pipelineId: text("pipeline_id"),
+  revisionBefore: integer("revision_before"),
+  revisionAfter: integer("revision_after"),
+  status: integer("status").notNull(),
+  detailsJson: text("details_json"),
+});
+
+export type ProjectRow = typeof projects.$inferSelect;
+export type AuditRow = typeof audit.$inferSelect;
+export type NewAuditRow = typeof audit.$inferInsert;
 export type TokenRow = typeof tokens.$inferSelect;
 export type PipelineRow = typeof pipelines.$inferSelect;
 export type HandlerVersionRow = typeof handlerVersions.$inferSelect;

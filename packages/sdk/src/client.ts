@@ -8,12 +8,14 @@
  * first upload). A pipeline absent from the list was deleted. Poll with the last `revision` seen.
  */
 import type {
+  AuditPage,
   CreateTokenRequest,
   DesiredStateResponse,
   DlqPage,
   DlqPurgeResponse,
   DlqRecord,
   DlqReplayResponse,
+  HandlerManifest,
   HandlerVersionDetail,
   HandlerVersionView,
   LogBatch,
@@ -23,12 +25,15 @@ import type {
   PipelinePage,
   PipelineStatus,
   PipelineView,
+  ProjectView,
   TestRunResponse,
   TokenCreated,
   TokenView,
   VersionList,
   WorkerReport,
 } from "@weir/core";
+import { HANDLER_BUNDLE_CONTENT_TYPE } from "@weir/core";
+import type { BundleOptions, HandlerBundle } from "./bundle.ts";
 import { Http, type WeirClientOptions } from "./http.ts";
 import { readSse } from "./sse.ts";
 
@@ -42,6 +47,8 @@ export type PipelineSpecInput = {
   limits?: Record<string, unknown>;
   retry?: Record<string, unknown>;
   dead_letter?: Record<string, unknown>;
+  /** Worker pool that runs it ("default" when absent). */
+  pool?: string;
 };
 
 export interface LogQueryOptions {
@@ -93,18 +100,24 @@ export class WeirClient {
   }
 
   // --- pipelines ---
-  createPipeline(spec: PipelineSpecInput): Promise<PipelineView> {
-    return this.http.json("POST", "/v1/pipelines", { body: spec });
+  /** Create in the token's project; the server admin may name one (`default` otherwise). */
+  createPipeline(spec: PipelineSpecInput, opts: { project?: string } = {}): Promise<PipelineView> {
+    return this.http.json("POST", "/v1/pipelines", { body: spec, query: { project: opts.project } });
   }
-  listPipelines(opts: { limit?: number; cursor?: string } = {}): Promise<PipelinePage> {
+  /** The pipelines this token can see; `project` narrows (the server admin sees every project's). */
+  listPipelines(opts: { limit?: number; cursor?: string; project?: string } = {}): Promise<PipelinePage> {
     return this.http.json("GET", "/v1/pipelines", { query: opts });
   }
   /** Every pipeline, following cursors. */
-  async listAllPipelines(pageSize = 200): Promise<PipelineView[]> {
+  async listAllPipelines(pageSize = 200, project?: string): Promise<PipelineView[]> {
     const out: PipelineView[] = [];
     let cursor: string | undefined;
     do {
-      const page = await this.listPipelines({ limit: pageSize, ...(cursor ? { cursor } : {}) });
+      const page = await this.listPipelines({
+        limit: pageSize,
+        ...(cursor ? { cursor } : {}),
+        ...(project ? { project } : {}),
+      });
       out.push(...page.items);
       cursor = page.next_cursor ?? undefined;
     } while (cursor);
@@ -149,6 +162,34 @@ export class WeirClient {
       contentType: opts.contentType ?? "application/typescript",
       query: { filename },
     });
+  }
+  /**
+   * Upload a bundle made by `bundleHandler` (`@weir/sdk/bundle`): one request with content type
+   * `application/vnd.weir.handler-bundle+json` and body `{bundle, source_map, manifest}`. 201 with a
+   * new version (its `manifest` set), or 200 with the current one if bundle and map are unchanged.
+   */
+  uploadBundle(
+    id: string,
+    b: { bundle: string; sourceMap: string; manifest: HandlerManifest },
+  ): Promise<HandlerVersionView> {
+    return this.http.json("PUT", `/v1/pipelines/${enc(id)}/handler`, {
+      raw: JSON.stringify({ bundle: b.bundle, source_map: b.sourceMap, manifest: b.manifest }),
+      contentType: HANDLER_BUNDLE_CONTENT_TYPE,
+    });
+  }
+  /**
+   * Bundle the handler at `entry` on this machine (its relative imports and npm packages; Node
+   * builtins and native code refused with their import chain) and upload the bundle. Loads esbuild
+   * on first use only.
+   */
+  async deployHandler(
+    id: string,
+    entry: string,
+    opts: BundleOptions = {},
+  ): Promise<{ version: HandlerVersionView; bundle: HandlerBundle }> {
+    const { bundleHandler } = await import("./bundle.ts");
+    const bundle = await bundleHandler(entry, opts);
+    return { version: await this.uploadBundle(id, bundle), bundle };
   }
   listVersions(id: string): Promise<VersionList> {
     return this.http.json("GET", `/v1/pipelines/${enc(id)}/versions`);
@@ -226,21 +267,39 @@ export class WeirClient {
     return this.http.json("DELETE", `/v1/pipelines/${enc(id)}/dlq`);
   }
 
-  // --- tokens (admin) ---
+  // --- tokens (server admin, or a project admin for its project) ---
   createToken(req: CreateTokenRequest): Promise<TokenCreated> {
     return this.http.json("POST", "/v1/tokens", { body: req });
   }
-  listTokens(): Promise<{ items: TokenView[] }> {
-    return this.http.json("GET", "/v1/tokens");
+  listTokens(opts: { project?: string } = {}): Promise<{ items: TokenView[] }> {
+    return this.http.json("GET", "/v1/tokens", { query: opts });
   }
   deleteToken(id: string): Promise<void> {
     return this.http.json("DELETE", `/v1/tokens/${enc(id)}`);
   }
 
+  // --- projects (created and deleted by the server admin) ---
+  createProject(req: { name: string }): Promise<ProjectView> {
+    return this.http.json("POST", "/v1/projects", { body: req });
+  }
+  listProjects(): Promise<{ items: ProjectView[] }> {
+    return this.http.json("GET", "/v1/projects");
+  }
+  deleteProject(name: string): Promise<void> {
+    return this.http.json("DELETE", `/v1/projects/${enc(name)}`);
+  }
+
+  // --- audit log (project admin, server admin) ---
+  listAudit(
+    opts: { project?: string; pipeline_id?: string; after?: number; limit?: number } = {},
+  ): Promise<AuditPage> {
+    return this.http.json("GET", "/v1/audit", { query: opts });
+  }
+
   // --- worker interface (worker token) ---
   /** See the class comment for the `changed` semantics. */
-  desiredState(since?: number): Promise<DesiredStateResponse> {
-    return this.http.json("GET", "/v1/worker/desired-state", { query: { since } });
+  desiredState(since?: number, pool?: string): Promise<DesiredStateResponse> {
+    return this.http.json("GET", "/v1/worker/desired-state", { query: { since, pool } });
   }
   sendLogs(batch: LogBatch): Promise<{ accepted: number }> {
     return this.http.json("POST", "/v1/worker/logs", { body: batch });

@@ -1,11 +1,13 @@
 /** Dead-letter records of a pipeline: list, show, replay to the source topic, purge. */
 import { type Static, Type } from "@sinclair/typebox";
 import {
+  checkEgress,
   DlqPage,
   DlqPurgeResponse,
   DlqRecordSchema,
   DlqReplayRequest,
   DlqReplayResponse,
+  REDACTED,
   WeirError,
 } from "@weir/core";
 import { getPurgeMarks, type PipelineRow, setPurgeMarks } from "@weir/db";
@@ -20,10 +22,25 @@ import {
   toDlqRecord,
   watermarks,
 } from "../dlq-kafka.ts";
+import { egressPolicyOf } from "../egress.ts";
 import { mustGetPipeline, openSpec } from "../pipelines-service.ts";
 import { IdParams, responses } from "../schemas.ts";
 
 const MAX_REPLAY = 100_000;
+
+/**
+ * A record for a token without `dlq:payload` (viewers): stage, error, offsets and header names,
+ * but not the message's key, value or header values (raw bytes of someone's data).
+ */
+function metadataOnly(m: Parameters<typeof toDlqRecord>[0]) {
+  const r = toDlqRecord(m);
+  return {
+    ...r,
+    key: r.key === null ? null : REDACTED,
+    value: r.value === null ? null : REDACTED,
+    headers: Object.fromEntries(Object.keys(r.headers).map((k) => [k, REDACTED])),
+  };
+}
 
 // Math.min/max do not take bigint offsets.
 const bigMin = (a: bigint, b: bigint) => (a < b ? a : b);
@@ -32,7 +49,10 @@ const bigMax = (a: bigint, b: bigint) => (a > b ? a : b);
 /** Kafka client and topic of a pipeline's DLQ, plus the ranges not purged for this pipeline. */
 async function dlqOf(ctx: AppContext, row: PipelineRow) {
   const spec = openSpec(ctx, row);
-  const kafka = kafkaFor(spec.source.config);
+  // The API connects to the pipeline's brokers itself: the same egress check as a worker's.
+  const egress = egressPolicyOf(ctx.env);
+  await checkEgress(egress, spec, "source");
+  const kafka = kafkaFor(spec.source.config, egress); // and at every broker connection
   const topic = spec.dead_letter.topic;
   const marks = new Map(getPurgeMarks(ctx.db, row.id, topic).map((m) => [m.partition, BigInt(m.offset)]));
   const wm = await watermarks(kafka, topic);
@@ -76,7 +96,8 @@ export async function dlqRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext
         (m) => pipelineOf(m) === row.id,
         req.query.limit,
       );
-      return { topic, items: messages.map(toDlqRecord), truncated };
+      const view = req.principal?.dlqPayload ? toDlqRecord : metadataOnly;
+      return { topic, items: messages.map(view), truncated };
     },
   );
 
@@ -115,7 +136,7 @@ export async function dlqRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext
       );
       const found = messages[0];
       if (!found) throw notFound;
-      return toDlqRecord(found);
+      return req.principal?.dlqPayload ? toDlqRecord(found) : metadataOnly(found);
     },
   );
 

@@ -3,11 +3,14 @@ import { Type } from "@sinclair/typebox";
 import { PipelinePage, PipelineSpecInput, PipelineStatus, PipelineView, WeirError } from "@weir/core";
 import { deletePipeline, insertPipeline, listPipelines, updatePipeline } from "@weir/db";
 import type { FastifyInstance } from "fastify";
+import { projectFor } from "../access.ts";
 import type { AppContext } from "../context.ts";
+import { assertEgressAllowed } from "../egress.ts";
 import { assertNameFree, mustGetPipeline, statusOf, toView, validateSpec } from "../pipelines-service.ts";
 import { Empty, IdParams, responses } from "../schemas.ts";
 
 type IdReq = { Params: { id: string } };
+const ProjectQuery = Type.Object({ project: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) });
 
 function encodeCursor(row: { createdAt: number; id: string }): string {
   return Buffer.from(JSON.stringify([row.createdAt, row.id])).toString("base64url");
@@ -28,7 +31,10 @@ function uniqueName<T>(name: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof Error && /UNIQUE constraint failed: pipelines\.name/.test(err.message)) {
+    if (
+      err instanceof Error &&
+      /UNIQUE constraint failed: pipelines\.(project_id, pipelines\.)?name/.test(err.message)
+    ) {
       throw new WeirError("CONFLICT", `a pipeline named "${name}" already exists`, {
         details: { issues: [{ path: "/name", message: "already taken" }] },
       });
@@ -45,39 +51,50 @@ export async function pipelineRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
     {
       schema: {
         tags,
-        summary: "Create a pipeline",
+        summary: "Create a pipeline (in the token's project, or ?project= for the server admin)",
+        querystring: ProjectQuery,
         body: PipelineSpecInput,
         response: responses({ 201: PipelineView }),
       },
     },
     async (req, reply) => {
+      const project = projectFor(ctx, req, false)!;
       const spec = validateSpec(req.body);
-      assertNameFree(ctx, spec.name);
+      assertEgressAllowed(ctx.env, spec);
+      assertNameFree(ctx, project.id, spec.name);
       const sealed = ctx.box.seal(spec);
       const row = uniqueName(spec.name, () =>
-        insertPipeline(ctx.db, { name: spec.name, specJson: JSON.stringify(sealed) }),
+        insertPipeline(ctx.db, { projectId: project.id, name: spec.name, specJson: JSON.stringify(sealed) }),
       );
       req.log.info({ pipeline: row.id, revision: row.revision }, "pipeline created");
       return reply.status(201).send(toView(ctx, row));
     },
   );
 
-  app.get<{ Querystring: { limit: number; cursor?: string } }>(
+  app.get<{ Querystring: { limit: number; cursor?: string; project?: string } }>(
     "/v1/pipelines",
     {
       schema: {
         tags,
-        summary: "List pipelines, oldest first, paginated",
+        summary: "List the pipelines the token can see, oldest first, paginated (?project= narrows)",
         querystring: Type.Object({
           limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
           cursor: Type.Optional(Type.String({ minLength: 1 })),
+          project: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
         }),
         response: responses({ 200: PipelinePage }),
       },
     },
     async (req) => {
       const after = req.query.cursor ? decodeCursor(req.query.cursor) : undefined;
-      const rows = listPipelines(ctx.db, { limit: req.query.limit + 1, after });
+      const project = projectFor(ctx, req, true);
+      const token = req.principal!.token;
+      const rows = listPipelines(ctx.db, {
+        limit: req.query.limit + 1,
+        after,
+        projectId: project?.id,
+        ids: token.kind === "pipeline" ? [token.pipelineId!] : undefined,
+      });
       const page = rows.slice(0, req.query.limit);
       const last = page[page.length - 1];
       return {
@@ -127,7 +144,8 @@ export async function pipelineRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
     async (req) => {
       const row = mustGetPipeline(ctx, req.params.id);
       const spec = validateSpec(req.body);
-      assertNameFree(ctx, spec.name, row.id);
+      assertEgressAllowed(ctx.env, spec);
+      assertNameFree(ctx, row.projectId, spec.name, row.id);
       const sealed = ctx.box.seal(spec, JSON.parse(row.specJson));
       const updated = uniqueName(spec.name, () =>
         updatePipeline(ctx.db, row.id, { name: spec.name, specJson: JSON.stringify(sealed) }),

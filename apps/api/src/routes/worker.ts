@@ -16,10 +16,20 @@ import {
   PartitionLagSchema,
   PipelineStateSchema,
   SerializedErrorSchema,
+  WeirError,
 } from "@weir/core";
-import { allPipelines, currentRevision, getVersionById, recordHeartbeat, replaceReports } from "@weir/db";
-import type { FastifyInstance } from "fastify";
+import {
+  allPipelines,
+  currentRevision,
+  getPipeline,
+  getVersionById,
+  type PipelineRow,
+  recordHeartbeat,
+  replaceReports,
+} from "@weir/db";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AppContext } from "../context.ts";
+import { egressListsOf, egressPolicyOf } from "../egress.ts";
 import { openSpec } from "../pipelines-service.ts";
 import { responses } from "../schemas.ts";
 
@@ -59,30 +69,51 @@ const DesiredStateSchema = Type.Object({
       }),
     ),
   ),
+  /** The operator's egress lists (workers add the default deny rules); also when unchanged, so a new policy reaches running workers. */
+  egress: Type.Optional(Type.Object({ allow: Type.Array(Type.String()), deny: Type.Array(Type.String()) })),
 });
 
 export async function workerRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const tags = ["worker"];
   const config = { auth: "worker" as const };
   const bodyLimit = ctx.env.WEIR_WORKER_BODY_LIMIT;
+  egressPolicyOf(ctx.env); // a malformed list fails the API's start, not a worker's poll
+  const egress = egressListsOf(ctx.env);
 
-  app.get<{ Querystring: { since?: number } }>(
+  /** The worker token's pool; a worker that names another pool (WEIR_WORKER_POOL) is refused. */
+  const poolOf = (req: FastifyRequest, named?: string): string => {
+    const pool = req.token?.pool ?? "default";
+    if (named !== undefined && named !== pool)
+      throw new WeirError("FORBIDDEN", `this worker token serves pool ${pool}, not ${named}`);
+    return pool;
+  };
+  /** Ids of the pipelines a pool runs (read from the sealed spec: nothing is decrypted for other pools). */
+  const inPool = (row: PipelineRow, pool: string) =>
+    ((JSON.parse(row.specJson) as { pool?: string }).pool ?? "default") === pool;
+
+  app.get<{ Querystring: { since?: number; pool?: string } }>(
     "/v1/worker/desired-state",
     {
       config,
       schema: {
         tags,
-        summary: "Pipelines workers should run, with compiled handlers and decrypted config",
-        querystring: Type.Object({ since: Type.Optional(Type.Integer({ minimum: 0 })) }),
+        summary:
+          "Pipelines of the worker token's pool, with compiled handlers and decrypted config (no other pool's)",
+        querystring: Type.Object({
+          since: Type.Optional(Type.Integer({ minimum: 0 })),
+          pool: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+        }),
         response: responses({ 200: DesiredStateSchema }),
       },
     },
     async (req): Promise<DesiredStateResponse> => {
       // One read transaction so the revision matches the list.
       return ctx.db.sqlite.transaction((): DesiredStateResponse => {
+        const pool = poolOf(req, req.query.pool);
         const revision = currentRevision(ctx.db);
-        if (req.query.since === revision) return { changed: false, revision };
-        const pipelines: DesiredPipeline[] = allPipelines(ctx.db).map((row) => {
+        if (req.query.since === revision) return { changed: false, revision, egress };
+        const mine = allPipelines(ctx.db).filter((row) => inPool(row, pool));
+        const pipelines: DesiredPipeline[] = mine.map((row) => {
           const v = row.currentVersionId ? getVersionById(ctx.db, row.currentVersionId) : undefined;
           return {
             id: row.id,
@@ -100,7 +131,7 @@ export async function workerRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
               : null,
           };
         });
-        return { changed: true, revision, pipelines };
+        return { changed: true, revision, pipelines, egress };
       })();
     },
   );
@@ -119,6 +150,9 @@ export async function workerRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
     },
     async (req, reply) => {
       const b = req.body;
+      const row = getPipeline(ctx.db, b.pipeline_id);
+      if (row && !inPool(row, poolOf(req)))
+        throw new WeirError("FORBIDDEN", `pipeline ${b.pipeline_id} is not in this worker token's pool`);
       const accepted = ctx.logs.enqueue(b.pipeline_id, b.records, {
         workerId: b.worker_id,
         dropped: b.dropped,
@@ -142,11 +176,17 @@ export async function workerRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
     async (req, reply) => {
       const r = req.body;
       const now = Date.now();
+      const pool = poolOf(req);
       recordHeartbeat(ctx.db, r.worker_id, r.started_at, now);
+      // Reports on another pool's pipelines are ignored: a worker speaks only for what it runs.
+      const own = r.pipelines.filter((p) => {
+        const row = getPipeline(ctx.db, p.pipeline_id);
+        return !row || inPool(row, pool);
+      });
       replaceReports(
         ctx.db,
         r.worker_id,
-        r.pipelines.map((p) => ({
+        own.map((p) => ({
           pipelineId: p.pipeline_id,
           revision: p.revision,
           state: p.state,

@@ -1,5 +1,5 @@
 /** `weir pipelines ...`: list, get, create, apply, update, delete, pause, resume, status. */
-import type { PipelineStatus, PipelineView } from "@weir/core";
+import { isWeirError, type PipelineStatus, type PipelineView } from "@weir/core";
 import type { PipelineSpecInput } from "@weir/sdk";
 import { type Command, Option } from "commander";
 import { stringify as toYaml } from "yaml";
@@ -69,14 +69,15 @@ function printStatus(ctx: Ctx, p: PipelineView, s: PipelineStatus): void {
 }
 
 async function list(ctx: Ctx): Promise<void> {
-  const items = await ctx.client.listAllPipelines();
+  const items = await ctx.client.listAllPipelines(200, ctx.project);
   ctx.emit(items, () => {
     if (items.length === 0) return ctx.out("no pipelines");
     ctx.out(
       table(
-        ["ID", "NAME", "STATE", "HANDLER", "REVISION", "UPDATED"],
+        ["ID", "PROJECT", "NAME", "STATE", "HANDLER", "REVISION", "UPDATED"],
         items.map((p) => [
           p.id,
+          p.project,
           p.name,
           p.status.state,
           versionLabel(p),
@@ -102,10 +103,15 @@ async function apply(ctx: Ctx, opts: { file: string }): Promise<void> {
   if (typeof spec.name !== "string" || spec.name === "") {
     throw new CliError(EXIT.USAGE, "USAGE", `${opts.file}: the spec needs a "name" to apply by name`);
   }
-  const existing = (await ctx.client.listAllPipelines()).find((p) => p.name === spec.name);
+  // The name in the project a create would use: --project, else the token's own (API's default).
+  const project = ctx.project;
+  const found = await ctx.client
+    .getPipeline(project ? `${project}/${spec.name}` : spec.name)
+    .catch((err) => (isWeirError(err) && err.code === "NOT_FOUND" ? undefined : Promise.reject(err)));
+  const existing = found?.name === spec.name ? found : undefined;
   const p = existing
     ? await ctx.client.updatePipeline(existing.id, spec)
-    : await ctx.client.createPipeline(spec);
+    : await ctx.client.createPipeline(spec, ctx.projectQuery());
   const verb = existing ? "updated" : "created";
   ctx.emit({ action: verb, pipeline: p }, () => ctx.out(`${verb} ${summary(p)}`));
 }
@@ -114,12 +120,12 @@ export function registerPipelines(program: Command, makeCtx: CtxFactory): void {
   const cmd = program
     .command("pipelines")
     .alias("pipeline")
-    .description("create, change and inspect pipelines (referenced by id or unique name)");
+    .description("create, change and inspect pipelines (referenced by id, project/name or name)");
 
   cmd
     .command("list")
     .alias("ls")
-    .description("list pipelines: id, name, state, handler version, revision")
+    .description("list pipelines: id, project, name, state, handler version, revision (--project narrows)")
     .action(action(makeCtx, list));
 
   cmd
@@ -134,7 +140,7 @@ export function registerPipelines(program: Command, makeCtx: CtxFactory): void {
     .addOption(fileOption())
     .action(
       action(makeCtx, async (ctx, opts: { file: string }) => {
-        const p = await ctx.client.createPipeline(readSpec(ctx, opts.file));
+        const p = await ctx.client.createPipeline(readSpec(ctx, opts.file), ctx.projectQuery());
         ctx.emit(p, () => ctx.out(`created ${summary(p)}`));
       }),
     );
@@ -143,7 +149,11 @@ export function registerPipelines(program: Command, makeCtx: CtxFactory): void {
     .command("apply")
     .description("create the pipeline named in the file, or replace the spec of the existing one")
     .addOption(fileOption())
-    .addHelpText("after", "\nWith --json, prints {action: created|updated, pipeline}.")
+    .addHelpText(
+      "after",
+      "\nThe pipeline is looked up and created in --project (or WEIR_PROJECT), else in the token's own\n" +
+        "project (the server admin's: default). With --json, prints {action: created|updated, pipeline}.",
+    )
     .action(action(makeCtx, apply));
 
   cmd

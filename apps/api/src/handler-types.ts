@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { RETRY_AFTER_MAX_MS } from "@weir/sandbox";
 
 let cached: string | undefined;
 
@@ -31,6 +32,18 @@ export function handlerTypes(): string {
     "  const base64: { encode(input: string | Uint8Array): string; decode(text: string): string };",
     "  /** The pipeline's `env`, frozen. */",
     "  const env: Readonly<Record<string, string>>;",
+    "  /** Throw to send the message straight to the dead-letter topic, without a retry (code HANDLER_NON_RETRYABLE). */",
+    "  class NonRetryableError extends Error {}",
+    "  /**",
+    "   * Throw to run the message again after `ms` milliseconds (code HANDLER_RETRY_AFTER): its partition",
+    "   * waits meanwhile, up to the pipeline's `retry.max_attempts` attempts in all, then the message goes to",
+    `   * the dead-letter topic with every attempt's error. \`ms\` is clamped to 0..${RETRY_AFTER_MAX_MS}.`,
+    "   */",
+    "  class RetryAfterError extends Error {",
+    "    constructor(ms: number, message?: string);",
+    "    /** The delay asked for, clamped. */",
+    "    readonly retryAfterMs: number;",
+    "  }",
     "}",
     "",
   ].join("\n");

@@ -15,6 +15,10 @@ export class WorkerMetrics {
     "weir_sink_retries_total",
     "Sink write attempts that failed and were retried",
   );
+  readonly handlerRetries = this.counter(
+    "weir_handler_retries_total",
+    "Handler attempts that threw RetryAfterError and were retried",
+  );
   readonly lag = new Gauge({
     name: "weir_partition_lag",
     help: "High watermark minus committed offset",
@@ -53,7 +57,15 @@ export class WorkerMetrics {
 
   /** Forget a deleted pipeline's series. */
   forget(pipelineId: string): void {
-    for (const m of [this.messagesIn, this.rowsOut, this.dropped, this.failed, this.dlq, this.retries]) {
+    for (const m of [
+      this.messagesIn,
+      this.rowsOut,
+      this.dropped,
+      this.failed,
+      this.dlq,
+      this.retries,
+      this.handlerRetries,
+    ]) {
       m.remove({ pipeline: pipelineId });
     }
     this.handlerSeconds.remove({ pipeline: pipelineId });

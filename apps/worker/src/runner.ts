@@ -37,7 +37,7 @@ import {
   pendingMetadata,
 } from "./pipeline/batch.ts";
 import { DeadLetters, deliverRows, sleep } from "./pipeline/deliver.ts";
-import { HandlerStage } from "./pipeline/handle.ts";
+import { HandlerStage, isRetryAfter } from "./pipeline/handle.ts";
 import { KafkaSource } from "./pipeline/kafka-source.ts";
 import { PartitionState } from "./pipeline/partition.ts";
 import type { SourceBatch, SourceMessage } from "./pipeline/source.ts";
@@ -248,23 +248,66 @@ export class PipelineRunner {
       p.loaded ??= this.loadCommitted(p);
       await p.loaded;
       const chunk = this.deps.sandboxChunk;
-      for (let i = 0; i < b.messages.length; i += chunk) {
+      for (let i = 0; i < b.messages.length; ) {
         if (!live()) return;
         const slice = b.messages.slice(i, i + chunk);
         const results = await this.handle(b, slice);
         p.lastProgressAt = Date.now();
         const now = Date.now();
-        for (let j = 0; j < slice.length; j++) {
+        let j = 0;
+        while (j < slice.length) {
           const m = slice[j]!;
-          const r = results[j]!;
+          let r = results[j]!;
+          let attempts = 1;
+          if (isRetryAfter(r)) {
+            const retried = live() ? await this.retryAfter(b, p, m, r) : null;
+            if (!retried) break; // stopping or the partition is gone: the message stays uncommitted
+            ({ result: r, attempts } = retried);
+          }
+          j++;
           if (r.logs.length > 0) this.deps.logs.push(this.id, r.logs);
-          this.count(p.batch.add(m, r, now, (error) => this.failure(b.partition, m, error)));
+          this.count(p.batch.add(m, r, now, (error) => this.failure(b.partition, m, error, attempts)));
           b.resolve(m.offset);
           if (p.batch.due(m.offset, p.cutAt, this.limits)) await this.flush(p);
+          // The chunk's later messages ran before this one's last attempt: run them again, in order.
+          if (attempts > 1) break;
         }
+        this.countIn(j);
+        i += j;
         await b.heartbeat();
       }
     });
+  }
+
+  /** The retry step: the partition is paused (nothing more fetched) while the message waits and runs again. */
+  private async retryAfter(b: SourceBatch, p: PartitionState, m: SourceMessage, first: RunResult) {
+    // Deliver what came before it now rather than after the waits (not when cutting at a pending mark).
+    if (p.cutAt === null) await this.flush(p);
+    p.paused = true;
+    this.source?.pause(p.partition);
+    try {
+      return await this.handler!.retryAfter(b, m, first, {
+        retry: this.spec.retry,
+        signal: this.stopCtl.signal,
+        poisonFor: (offset) => this.deps.poisonFor?.(this.id, b.topic, b.partition, offset),
+        heartbeatMs: this.source!.heartbeatMs,
+        onRetry: (attempt, error, delayMs) => {
+          this.counters.retries++;
+          this.deps.metrics.handlerRetries.inc({ pipeline: this.id });
+          const of = `attempt ${attempt} of ${this.spec.retry.max_attempts}`;
+          this.workerLog("warn", `handler asked to retry in ${delayMs} ms (${of}): ${error.message}`, {
+            partition: p.partition,
+            offset: m.offset,
+            attempt,
+            retry_after_ms: delayMs,
+          });
+        },
+      });
+    } finally {
+      p.paused = false;
+      p.lastProgressAt = Date.now(); // the stall watchdog skipped the paused partition: restart its clock
+      if (!this.stopping) this.source?.resume(p.partition);
+    }
   }
 
   /** Stage 2 for one chunk, with its metrics. */
@@ -278,9 +321,13 @@ export class PipelineRunner {
     );
     this.deps.metrics.handlerSeconds.observe({ pipeline: this.id }, (performance.now() - started) / 1000);
     this.reportDroppedLogLines();
-    this.counters.messages_in += slice.length;
-    this.deps.metrics.messagesIn.inc({ pipeline: this.id }, slice.length);
     return results;
+  }
+
+  /** Messages consumed (counted once each, however often a retry made them run). */
+  private countIn(messages: number): void {
+    this.counters.messages_in += messages;
+    this.deps.metrics.messagesIn.inc({ pipeline: this.id }, messages);
   }
 
   private count(outcome: Outcome): void {
@@ -305,12 +352,12 @@ export class PipelineRunner {
     this.droppedLogLines = total;
   }
 
-  private failure(partition: number, m: SourceMessage, error: SerializedError): DlqInput {
+  private failure(partition: number, m: SourceMessage, error: SerializedError, attempts: number): DlqInput {
     return {
       pipelineId: this.id,
       stage: error.code === "DECODE_ERROR" ? "decode" : "handler",
       error,
-      attempts: 1,
+      attempts,
       handlerVersion: this.handlerVersion,
       source: { topic: this.topic, partition, offset: m.offset },
       key: m.key,

@@ -20,6 +20,10 @@ export const ERROR_CODES = [
   "HANDLER_TIMEOUT",
   "HANDLER_MEMORY",
   "HANDLER_OUTPUT",
+  /** The handler threw `NonRetryableError`: the message goes to the DLQ without a retry. */
+  "HANDLER_NON_RETRYABLE",
+  /** The handler threw `RetryAfterError(ms)` (retryable; `details.retry_after_ms` is the delay asked for). */
+  "HANDLER_RETRY_AFTER",
   /** The process running the handler died (signal, exit code, V8 fatal error) while on this message, too often. */
   "HANDLER_CRASH",
   /** The process running the handler died during the message (signal, exit code, V8 fatal error). */

@@ -44,6 +44,8 @@ describe("containment", () => {
     expect(out.dynamicImport).not.toBe("ok");
     // Every global is a V8 builtin or a documented stdlib name: nothing from the host leaked in.
     const allowedExtras = [
+      "NonRetryableError",
+      "RetryAfterError",
       "TextDecoder",
       "TextEncoder",
       "atob",

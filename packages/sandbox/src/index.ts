@@ -7,6 +7,7 @@ import type { Sandbox as SandboxApi, SandboxOptions as SandboxOpts } from "./typ
 
 export { type CompileOptions, type CompileResult, compileHandler, type Diagnostic } from "./compile.ts";
 export { isBinaryFormat, sandboxFormat } from "./format.ts";
+export { RETRY_AFTER_MAX_MS } from "./isolate/protocol.ts";
 export { DEFAULT_LIMITS, resolveLimits } from "./limits.ts";
 export { createProcessSandbox, type ProcessSandboxOptions } from "./process/sandbox.ts";
 export type {

@@ -4,28 +4,43 @@
  */
 import { type ErrorCode, LOG_LEVELS, type LogRecord, type SerializedError } from "@weir/core";
 import type { ChunkHeader } from "./isolate/protocol.ts";
+import { clampRetryAfter } from "./isolate/retry.ts";
 import { mapStack, type SourceMap } from "./sourcemap.ts";
 import type { MessageMeta, RunErrorCode, RunResult } from "./types.ts";
 
-const RUN_CODES = new Set<string>(["DECODE_ERROR", "HANDLER_ERROR", "HANDLER_OUTPUT"]);
+const RUN_CODES = new Set<string>([
+  "DECODE_ERROR",
+  "HANDLER_ERROR",
+  "HANDLER_NON_RETRYABLE",
+  "HANDLER_RETRY_AFTER",
+  "HANDLER_OUTPUT",
+]);
 
 /** Tags added to every log record of a message. */
 export interface LogTags {
   handlerVersion: string | undefined;
 }
 
-/** A per-message failure in the wire form, with the stack mapped to the uploaded source. */
+/**
+ * A per-message failure in the wire form, with the stack mapped to the uploaded source. Only
+ * HANDLER_RETRY_AFTER is retryable; its `details.retry_after_ms` is the delay the handler asked for.
+ */
 export function runError(
   code: RunErrorCode,
   name: string,
   message: string,
   stack: string,
   map: SourceMap | undefined,
+  retryAfterMs?: number,
 ): SerializedError {
   const mapped = stack ? mapStack(stack, map) : undefined;
-  const err: SerializedError = { name, message, code, retryable: false };
+  const retryAfter = code === "HANDLER_RETRY_AFTER";
+  const err: SerializedError = { name, message, code, retryable: retryAfter };
   if (mapped?.stack) err.stack = mapped.stack;
-  if (mapped?.location) err.details = { location: mapped.location };
+  const details: Record<string, unknown> = {};
+  if (mapped?.location) details.location = mapped.location;
+  if (retryAfter) details.retry_after_ms = clampRetryAfter(retryAfterMs);
+  if (Object.keys(details).length > 0) err.details = details;
   return err;
 }
 
@@ -111,7 +126,7 @@ export function decodeChunk(
       const code = (e && RUN_CODES.has(e[1]) ? e[1] : "HANDLER_ERROR") as ErrorCode as RunErrorCode;
       results[i] = {
         ok: false,
-        error: runError(code, e?.[2] ?? "Error", e?.[3] ?? "unknown failure", e?.[4] ?? "", map),
+        error: runError(code, e?.[2] ?? "Error", e?.[3] ?? "unknown failure", e?.[4] ?? "", map, e?.[5]),
         durationMs,
         logs: messageLogs,
       };

@@ -31,6 +31,10 @@ export interface SandboxMessage {
 export type RunErrorCode =
   | "DECODE_ERROR"
   | "HANDLER_ERROR"
+  /** The handler threw `NonRetryableError`. */
+  | "HANDLER_NON_RETRYABLE"
+  /** The handler threw `RetryAfterError(ms)`: `retryable: true`, `details.retry_after_ms`. */
+  | "HANDLER_RETRY_AFTER"
   | "HANDLER_TIMEOUT"
   | "HANDLER_MEMORY"
   | "HANDLER_OUTPUT"

@@ -4,9 +4,11 @@
  * as failures with the supervisor's code. The chunk is recorded while it runs so the cell can tell
  * the supervisor which message is in the handler (its hard deadline), and the partition is kept
  * alive meanwhile (the isolates run off the main thread; a chunk of slow handlers can take
- * timeout_ms per message).
+ * timeout_ms per message). A message whose handler threw `RetryAfterError` is run again alone
+ * after its delay ({@link HandlerStage.retryAfter}).
  */
-import type { DesiredPipeline } from "@weir/core";
+import { setTimeout as delay } from "node:timers/promises";
+import type { DesiredPipeline, DlqAttemptError, RetryPolicy, SerializedError } from "@weir/core";
 import {
   createSandbox,
   isBinaryFormat,
@@ -19,6 +21,32 @@ import { type ChunkInFlight, locateInflight } from "../cell/inflight.ts";
 import { mergeResults, splitPoison } from "../cell/poison.ts";
 import type { InflightReport, PoisonEntry } from "../cell/protocol.ts";
 import type { SourceBatch, SourceMessage } from "./source.ts";
+
+/** True when the handler threw `RetryAfterError` for this message. */
+export function isRetryAfter(result: RunResult): boolean {
+  return !result.ok && result.error.code === "HANDLER_RETRY_AFTER";
+}
+
+export interface RetryAfterHooks {
+  retry: RetryPolicy;
+  /** Aborted when the pipeline stops: the wait ends at once and the message is not finished. */
+  signal: AbortSignal;
+  poisonFor: (offset: string) => PoisonEntry | undefined;
+  heartbeatMs: number;
+  /** Before each wait: `attempt` is the attempt about to be made (2 for the first retry). */
+  onRetry(attempt: number, error: SerializedError, delayMs: number): void;
+}
+
+/** What a message that asked to be retried finally came to. */
+export interface Retried {
+  /**
+   * The last attempt's result with every attempt's log lines. A failure's error carries every
+   * attempt's error in `details.attempt_errors` (see @weir/core's DlqAttemptError).
+   */
+  result: RunResult;
+  /** Attempts made, the first (in its chunk) included. */
+  attempts: number;
+}
 
 export class HandlerStage {
   private readonly chunks = new Set<ChunkInFlight>();
@@ -89,6 +117,37 @@ export class HandlerStage {
     }
   }
 
+  /**
+   * The retry step for a message whose handler threw `RetryAfterError` (`first`, its result in its
+   * chunk): wait the delay it asked for (at most `retry.max_backoff_ms`), run it again alone, until
+   * it ends otherwise or `retry.max_attempts` attempts were made. The partition stays alive during
+   * the waits. Null when the pipeline stops or loses the partition during a wait.
+   */
+  async retryAfter(
+    batch: SourceBatch,
+    message: SourceMessage,
+    first: RunResult,
+    hooks: RetryAfterHooks,
+  ): Promise<Retried | null> {
+    const errors: DlqAttemptError[] = [];
+    const logs = [...first.logs];
+    let result = first;
+    let attempts = 1;
+    while (!result.ok) {
+      errors.push(attemptError(attempts, result.error));
+      if (result.error.code !== "HANDLER_RETRY_AFTER" || attempts >= hooks.retry.max_attempts) break;
+      const ms = Math.min(Number(result.error.details?.retry_after_ms) || 0, hooks.retry.max_backoff_ms);
+      hooks.onRetry(attempts + 1, result.error, ms);
+      if (!(await waitAlive(ms, batch, hooks.signal, hooks.heartbeatMs))) return null;
+      [result] = (await this.run(batch, [message], hooks.poisonFor, hooks.heartbeatMs)) as [RunResult];
+      logs.push(...result.logs);
+      attempts++;
+    }
+    if (result.ok) return { result: { ...result, logs }, attempts };
+    const details = { ...result.error.details, attempt_errors: errors };
+    return { result: { ...result, error: { ...result.error, details }, logs }, attempts };
+  }
+
   /** The handler calls in progress (for the supervisor's hard deadline). */
   inflight(): InflightReport[] {
     return locateInflight(this.sandbox, this.chunks, this.pipeline.id, this.pipeline.spec.limits.timeout_ms);
@@ -107,4 +166,27 @@ export class HandlerStage {
 /** A message's bytes in a buffer of their own (a typed-array copy, not a view). */
 function copyBytes(value: Buffer | null): Uint8Array {
   return value ? new Uint8Array(value) : new Uint8Array(0);
+}
+
+/** One failed attempt as the DLQ record lists it (no stack: the last attempt's is the record's error). */
+function attemptError(attempt: number, e: SerializedError): DlqAttemptError {
+  const out: DlqAttemptError = {
+    attempt,
+    code: e.code,
+    name: e.name,
+    message: e.message,
+    failed_at: Date.now(),
+  };
+  if (typeof e.details?.retry_after_ms === "number") out.retry_after_ms = e.details.retry_after_ms;
+  return out;
+}
+
+/** Wait `ms`, heartbeating; false when `signal` aborts or the partition is taken away meanwhile. */
+async function waitAlive(ms: number, batch: SourceBatch, signal: AbortSignal, heartbeatMs: number) {
+  const until = Date.now() + ms;
+  for (let left = ms; left > 0 && !signal.aborted && batch.isActive(); left = until - Date.now()) {
+    await delay(Math.min(left, heartbeatMs), undefined, { signal }).catch(() => undefined);
+    if (!signal.aborted) await batch.heartbeat().catch(() => undefined);
+  }
+  return !signal.aborted && batch.isActive();
 }

@@ -8,9 +8,12 @@ import {
   DLQ_HEADER,
   DLQ_HEADER_PREFIX,
   DLQ_STAGES,
+  type DlqAttemptError,
   type DlqRecord,
   type DlqStage,
   ERROR_CODES,
+  MAX_ATTEMPT_ERROR_MESSAGE,
+  MAX_ATTEMPT_ERRORS,
   type SerializedError,
   WeirError,
 } from "@weir/core";
@@ -59,6 +62,22 @@ function clip(s: string | undefined, max: number): string | undefined {
   return s === undefined || s.length <= max ? s : `${s.slice(0, max)}... [${s.length - max} chars cut]`;
 }
 
+/** Every attempt's error (see {@link DlqAttemptError}): the last MAX_ATTEMPT_ERRORS, messages clipped, no stacks. */
+function clipAttemptErrors(list: unknown[]): DlqAttemptError[] {
+  return list.slice(-MAX_ATTEMPT_ERRORS).map((raw) => {
+    const e = (typeof raw === "object" && raw !== null ? raw : {}) as Partial<DlqAttemptError>;
+    const out: DlqAttemptError = {
+      attempt: Number(e.attempt ?? 0),
+      code: (ERROR_CODES as readonly string[]).includes(String(e.code)) ? e.code! : "INTERNAL",
+      name: clip(String(e.name ?? "Error"), 256)!,
+      message: clip(String(e.message ?? ""), MAX_ATTEMPT_ERROR_MESSAGE)!,
+      failed_at: Number(e.failed_at ?? 0),
+    };
+    if (typeof e.retry_after_ms === "number") out.retry_after_ms = e.retry_after_ms;
+    return out;
+  });
+}
+
 /**
  * Build the DLQ message for a failed record. Original headers are copied as they are, except any
  * original `weir.*` header, which Weir's own metadata replaces (replay strips them, so only a message
@@ -74,6 +93,10 @@ export function encodeDlqMessage(input: DlqInput, now = Date.now()): DlqMessage 
     message: clip(input.error.message, MAX_ERROR_MESSAGE) ?? "",
     stack: clip(input.error.stack, MAX_ERROR_STACK),
   };
+  const attemptErrors = input.error.details?.attempt_errors;
+  if (Array.isArray(attemptErrors)) {
+    error.details = { ...input.error.details, attempt_errors: clipAttemptErrors(attemptErrors) };
+  }
   headers[DLQ_HEADER.pipelineId] = input.pipelineId;
   headers[DLQ_HEADER.sourceTopic] = input.source.topic;
   headers[DLQ_HEADER.sourcePartition] = String(input.source.partition);

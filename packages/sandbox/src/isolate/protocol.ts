@@ -10,6 +10,9 @@
 /** Log levels by index, as written in {@link ChunkHeader.l}. */
 export const LEVELS = ["debug", "info", "warn", "error"] as const;
 
+/** Longest delay a `RetryAfterError` can ask for (ms); longer ones are clamped to it. */
+export const RETRY_AFTER_MAX_MS = 60_000;
+
 /** Host-to-isolate settings, fixed for the life of an isolate. */
 export interface RuntimeConfig {
   /** Per-message cap on the NDJSON text, in UTF-16 code units (= bytes for ASCII). */
@@ -50,8 +53,8 @@ export interface ChunkHeader {
   n: number;
   /** Per processed message, flat: rowCount (-1 on failure), rows length in code units, duration ms. */
   s: number[];
-  /** Failures: [message index, code, name, message, stack]. */
-  e: [number, string, string, string, string][];
+  /** Failures: [message index, code, name, message, stack], plus the delay for HANDLER_RETRY_AFTER. */
+  e: [number, string, string, string, string, number?][];
   /** Log lines: [message index, time ms, level index, message, fields JSON or null, truncated 0/1]. */
   l: [number, number, number, string, unknown, number][];
   /** Lines dropped by the rate limit during this call. */

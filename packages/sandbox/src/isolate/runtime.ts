@@ -13,6 +13,7 @@ import { installAllocationGuards } from "./guards.ts";
 import { md5, sha1, sha256 } from "./hash.ts";
 import { beginLogs, consoleObject, endLogs, log, setCurrent } from "./logs.ts";
 import { PROGRESS, type RuntimeConfig } from "./protocol.ts";
+import { classify, NonRetryableError, RetryAfterError } from "./retry.ts";
 import { atob, base64, btoa, TextDecoder, TextEncoder } from "./text.ts";
 
 type Handler = (data: unknown, log: unknown) => unknown;
@@ -64,22 +65,36 @@ for (const [name, value] of Object.entries({
   TextDecoder,
   structuredClone,
   console: consoleObject,
+  NonRetryableError,
+  RetryAfterError,
 })) {
   defineProperty(g, name, { value, writable: true, enumerable: false, configurable: true });
 }
 
 /** Why a message failed; the code travels as a string and is checked on the host. */
-type FailCode = "DECODE_ERROR" | "HANDLER_ERROR" | "HANDLER_OUTPUT";
+type FailCode =
+  | "DECODE_ERROR"
+  | "HANDLER_ERROR"
+  | "HANDLER_NON_RETRYABLE"
+  | "HANDLER_RETRY_AFTER"
+  | "HANDLER_OUTPUT";
 
 /** Per-call output accumulators (see protocol.ts for the format). */
 let rows = "";
 let stats = "";
 let errors = "";
 
-function fail(i: number, code: FailCode, err: unknown, t0: number, prefix = ""): void {
+function fail(i: number, code: FailCode, err: unknown, t0: number, prefix = "", retryAfterMs?: number): void {
   const [name, message, stack] = describeError(err);
-  errors += `${errors ? "," : ""}[${i},"${code}",${stringify(name)},${stringify(prefix + message)},${stringify(stack)}]`;
+  const delay = retryAfterMs === undefined ? "" : `,${retryAfterMs}`;
+  errors += `${errors ? "," : ""}[${i},"${code}",${stringify(name)},${stringify(prefix + message)},${stringify(stack)}${delay}]`;
   stats += `${stats ? "," : ""}-1,0,${now() - t0}`;
+}
+
+/** The handler threw (or its promise rejected): NonRetryableError and RetryAfterError get codes of their own. */
+function handlerFail(i: number, err: unknown, t0: number): void {
+  const [code, retryAfterMs] = classify(err);
+  fail(i, code, err, t0, "", retryAfterMs);
 }
 
 function outputError(message: string): Error {
@@ -183,13 +198,13 @@ function loop(values: Array<string | Uint8Array>, formats: string, i: number): s
             return loop(values, formats, index + 1);
           },
           (err: unknown) => {
-            fail(index, "HANDLER_ERROR", err, t0);
+            handlerFail(index, err, t0);
             return loop(values, formats, index + 1);
           },
         ]) as Promise<string>;
       }
     } catch (err) {
-      fail(i, "HANDLER_ERROR", err, t0);
+      handlerFail(i, err, t0);
       continue;
     }
     emit(i, result, t0);

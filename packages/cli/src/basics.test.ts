@@ -35,6 +35,8 @@ const COMMANDS: [string[], string][] = [
   [["handler", "rollback"], "make an earlier version current"],
   [["handler", "types"], "print the handler .d.ts"],
   [["test"], "run sample events through a handler"],
+  [["dev"], "run a handler on sample events on this machine"],
+  [["init"], "write a handler project"],
   [["logs"], "print a pipeline's log lines"],
   [["dlq", "list"], "dead letters of a pipeline"],
   [["dlq", "show"], "one dead letter"],

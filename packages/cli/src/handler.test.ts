@@ -56,6 +56,13 @@ describe("weir handler", () => {
     expect(lines[0]).toMatch(/^bad\.ts:2:15: error: /);
     expect(lines[1]).toMatch(/^error: COMPILE_ERROR: /);
 
+    // The same mistake in a module a bundled upload imports: found by the bundler on this machine,
+    // at the same 1-based place.
+    cli.file("entry.ts", 'import { f } from "./bad.ts";\nexport const handler = () => f();\n');
+    const bundled = await cli(["handler", "upload", "cli-handler", "entry.ts"]);
+    expect(bundled.code).toBe(1);
+    expect(bundled.stderr.split("\n")[0]).toMatch(/^bad\.ts:2:15: error: Unexpected "}"/);
+
     cli.file("v2.ts", V2);
     expect((await cli(["handler", "upload", "cli-handler", "v2.ts"])).stdout).toMatch(/^uploaded version 2 /);
 

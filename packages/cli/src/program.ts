@@ -2,8 +2,10 @@
 import { Command, Option } from "commander";
 import pkg from "../package.json" with { type: "json" };
 import { registerAudit } from "./commands/audit.ts";
+import { registerDev } from "./commands/dev.ts";
 import { registerDlq } from "./commands/dlq.ts";
 import { registerHandler } from "./commands/handler.ts";
+import { registerInit } from "./commands/init.ts";
 import { registerLogs } from "./commands/logs.ts";
 import { registerPipelines } from "./commands/pipelines.ts";
 import { registerProjects } from "./commands/projects.ts";
@@ -27,6 +29,8 @@ Examples:
   weir pipelines apply -f functions/otel-traces/pipeline.yaml
   weir handler upload otel-traces functions/otel-traces/index.ts
   weir test otel-traces samples.ndjson
+  weir init my-traces --template otel-traces
+  weir dev src/index.ts --samples samples.ndjson --pipeline pipeline.yaml
   weir logs otel-traces --level warn --since 10m -f
   weir wait otel-traces --rows 1000 --timeout 2m
   weir dlq replay otel-traces --all
@@ -50,7 +54,7 @@ export function buildProgram(
   program.configureOutput({ writeOut: write.out, writeErr: write.err });
   program
     .description(
-      "Weir command line: pipelines, handlers, test runs, logs, dead letters, projects, tokens and audit",
+      "Weir command line: pipelines, handlers, test runs, local dev and scaffolds, logs, dead letters, projects, tokens and audit",
     )
     // Only -V: a global --version would swallow `weir test --version N` (global options are
     // recognised after the subcommand too). `weir --version` alone is handled in run().
@@ -68,6 +72,8 @@ export function buildProgram(
   registerPipelines(program, makeCtx);
   registerHandler(program, makeCtx);
   registerTest(program, makeCtx);
+  registerDev(program, makeCtx);
+  registerInit(program, makeCtx);
   registerLogs(program, makeCtx);
   registerDlq(program, makeCtx);
   registerWait(program, makeCtx);

@@ -5,7 +5,7 @@
  */
 import { existsSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
-import type { HandlerVersionDetail } from "@weir/core";
+import { type HandlerVersionDetail, isWeirError, WeirError } from "@weir/core";
 import type { Command } from "commander";
 import type { Ctx } from "../context.ts";
 import { usageError } from "../errors.ts";
@@ -56,13 +56,33 @@ async function upload(ctx: Ctx, ref: string, file: string, opts: UploadOpts): Pr
   );
 }
 
+/**
+ * The bundler's diagnostics carry esbuild's 0-based columns; the API's, which errors.ts prints, are
+ * 1-based, as compilers print them.
+ */
+function oneBasedColumns(err: unknown): unknown {
+  const diagnostics = (err as { details?: { diagnostics?: unknown } }).details?.diagnostics;
+  if (!isWeirError(err) || !Array.isArray(diagnostics)) return err;
+  const shifted = (diagnostics as { line?: number; column?: number }[]).map((d) =>
+    typeof d.line === "number" && d.line > 0 && typeof d.column === "number"
+      ? { ...d, column: d.column + 1 }
+      : d,
+  );
+  return new WeirError(err.code, err.message, { details: { ...err.details, diagnostics: shifted } });
+}
+
 /** Bundle `file` with its imports on this machine, then upload the bundle and its manifest. */
 async function uploadBundle(ctx: Ctx, ref: string, file: string): Promise<void> {
   const { bundleHandler } = await import("@weir/sdk/bundle");
   const p = await ctx.pipeline(ref);
   const progress = ctx.progress();
   progress.update(`bundling ${file}...`);
-  const b = await bundleHandler(file, { cwd: ctx.cwd });
+  let b: Awaited<ReturnType<typeof bundleHandler>>;
+  try {
+    b = await bundleHandler(file, { cwd: ctx.cwd });
+  } catch (err) {
+    throw oneBasedColumns(err);
+  }
   const { files, packages } = b.manifest;
   const what = `${files.length} files, ${packages.length} packages`;
   const bundled = `bundled ${b.manifest.entry} (${what}) into ${bytes(Buffer.byteLength(b.bundle))} in ${millis(b.durationMs)}`;

@@ -19,7 +19,8 @@ interface TestOptions {
   maxRows?: string;
 }
 
-function printResult(ctx: Ctx, r: Result, maxRows: number): void {
+/** One event's outcome as `weir test` and `weir dev` print it. */
+export function printResult(ctx: Ctx, r: Result, maxRows: number): void {
   const head = `#${r.index} ${r.ok ? "ok" : "FAILED"}  ${r.row_count} row${r.row_count === 1 ? "" : "s"}  ${millis(r.duration_ms)}`;
   ctx.out(head);
   for (const l of r.logs) {

@@ -72,6 +72,19 @@ ensure_deps() {
   fi
 }
 
+# Debian's Chromium for the console's browser test (driven by playwright-core; no browser download):
+# installed with apt-get when missing; WEIR_CHROMIUM names the binary for the test.
+ensure_chromium() {
+  if ! command -v chromium >/dev/null; then
+    say "installing Debian's chromium (for the console's browser test)"
+    mkdir -p "$LOG_DIR"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+      >"$LOG_DIR/chromium-install.log" 2>&1 || die "chromium: apt-get install failed (see $LOG_DIR/chromium-install.log)"
+  fi
+  WEIR_CHROMIUM="$(command -v chromium)"
+  export WEIR_CHROMIUM
+}
+
 # port_in_use PORT: true when something listens on 127.0.0.1:PORT.
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

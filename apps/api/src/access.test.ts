@@ -162,7 +162,7 @@ describe("authorization matrix", () => {
       (r) =>
         !ROUTES[r] &&
         !/ \/v1\/worker\//.test(r) &&
-        !/ \/(healthz|readyz|metrics|docs)/.test(r) &&
+        !/ \/(healthz|readyz|metrics|docs|ui)/.test(r) &&
         !r.startsWith("HEAD "),
     );
     expect(unlisted).toEqual([]);

@@ -49,6 +49,7 @@ export const ROUTES: Record<string, RouteAccess> = {
   "POST /v1/pipelines": s("pipelines:write", "pipeline.create"),
   "GET /v1/pipelines/:id": p("pipelines:read"),
   "GET /v1/pipelines/:id/status": p("pipelines:read"),
+  "GET /v1/pipelines/:id/history": p("pipelines:read"),
   "PUT /v1/pipelines/:id": p("pipelines:write", "pipeline.update"),
   "DELETE /v1/pipelines/:id": p("pipelines:write", "pipeline.delete"),
   "POST /v1/pipelines/:id/pause": p("pipelines:write", "pipeline.pause"),
@@ -72,10 +73,11 @@ export const ROUTES: Record<string, RouteAccess> = {
   "GET /v1/projects": { action: "pipelines:read", scope: "none" },
   "POST /v1/projects": { action: "tokens:manage", scope: "none", audit: "project.create" },
   "DELETE /v1/projects/:name": { action: "tokens:manage", scope: "none", audit: "project.delete" },
+  "GET /v1/workers": { action: "pipelines:read", scope: "none" },
 };
 
 /** Routes only the server admin may call, whatever the table says a project admin may do. */
-const SERVER_ADMIN_ONLY = new Set(["POST /v1/projects", "DELETE /v1/projects/:name"]);
+const SERVER_ADMIN_ONLY = new Set(["POST /v1/projects", "DELETE /v1/projects/:name", "GET /v1/workers"]);
 
 export function routeKey(req: FastifyRequest): string {
   return `${req.method} ${req.routeOptions.url ?? ""}`;

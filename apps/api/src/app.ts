@@ -19,18 +19,23 @@ import type { AppContext } from "./context.ts";
 import type { Env } from "./env.ts";
 import { parseEnv } from "./env.ts";
 import { installErrorHandling } from "./errors.ts";
+import { ReportHistory } from "./history.ts";
 import { LogWriter } from "./log-writer.ts";
 import { createMetrics } from "./metrics.ts";
+import { Placer } from "./placement.ts";
 import { auditRoutes } from "./routes/audit.ts";
+import { consoleRoutes } from "./routes/console.ts";
 import { dlqRoutes } from "./routes/dlq.ts";
 import { HANDLER_CONTENT_TYPES, handlerRoutes } from "./routes/handlers.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { historyRoutes } from "./routes/history.ts";
 import { logRoutes } from "./routes/logs.ts";
 import { pipelineRoutes } from "./routes/pipelines.ts";
 import { projectRoutes } from "./routes/projects.ts";
 import { testRunRoutes } from "./routes/test-run.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { workerRoutes } from "./routes/worker.ts";
+import { workersRoutes } from "./routes/workers.ts";
 import { loadOrCreateKey, SecretBox, secretValues } from "./secrets.ts";
 import { installValidation } from "./validation.ts";
 
@@ -113,7 +118,9 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     },
     (outcome, n) => metrics.logLines.inc({ outcome }, n),
   );
-  const ctx: AppContext = { env, db, box, logs, metrics };
+  const placer = new Placer({ db, env });
+  const history = new ReportHistory({ staleMs: env.WEIR_WORKER_STALE_MS });
+  const ctx: AppContext = { env, db, box, logs, metrics, placer, history };
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -121,7 +128,9 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
     forceCloseConnections: true,
   });
   app.decorate("weir", { ...ctx, bootstrap });
+  placer.start((err) => logger.error({ err }, "placement pass failed; retrying on the next tick"));
   app.addHook("onClose", async () => {
+    placer.stop();
     logs.close();
     db.close();
   });
@@ -160,8 +169,11 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(logRoutes, { ctx });
   await app.register(dlqRoutes, { ctx });
   await app.register(workerRoutes, { ctx });
+  await app.register(workersRoutes, { ctx });
   await app.register(tokenRoutes, { ctx });
   await app.register(projectRoutes, { ctx });
   await app.register(auditRoutes, { ctx });
+  await app.register(historyRoutes, { ctx });
+  await app.register(consoleRoutes);
   return app;
 }

@@ -46,6 +46,11 @@ export const EnvSchema = Type.Object({
   WEIR_LOG_BUFFER_MAX: Int(50_000, 1),
   /** A worker whose last heartbeat is older than this (ms) no longer counts towards status. */
   WEIR_WORKER_STALE_MS: Int(30_000, 1000),
+  /** Placement: a worker with no heartbeat (status post or desired-state poll) for this long (ms)
+   * loses its pipelines to the other live workers of its pool. */
+  WEIR_PLACEMENT_DEAD_MS: Int(5000, 500),
+  /** Placement: how often (ms) the API recomputes assignments from the live workers. */
+  WEIR_PLACEMENT_TICK_MS: Int(1000, 50),
   /** Egress allow list: comma-separated CIDR ranges (a bare IP is /32 or /128) and host names
    * (`kafka.example.com`, or `*.example.com` for every name under it) that pipelines' Kafka brokers
    * and sink URLs may point at. Empty: anything not denied. */

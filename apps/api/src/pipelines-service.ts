@@ -125,8 +125,23 @@ function deriveState(row: PipelineRow, reported: number, current: ReportRow[]): 
   return "running";
 }
 
+/**
+ * Status from the fresh reports, plus where the pipeline is placed. A running pipeline placed on no
+ * worker is stalled with NO_WORKERS whatever old reports say: nothing runs it.
+ */
 export function statusOf(ctx: AppContext, row: PipelineRow): PipelineStatus {
-  return computeStatus(row, freshReports(ctx.db, row.id, Date.now() - ctx.env.WEIR_WORKER_STALE_MS));
+  const status = computeStatus(row, freshReports(ctx.db, row.id, Date.now() - ctx.env.WEIR_WORKER_STALE_MS));
+  const placement = ctx.placer.view(row);
+  if (row.desired === "running" && placement.workers.length === 0) {
+    status.state = "stalled";
+    status.last_error = {
+      name: "WeirError",
+      code: "NO_WORKERS",
+      message: `${placement.reason}: nothing runs this pipeline; start a worker whose token serves pool ${row.pool}`,
+      retryable: true,
+    };
+  }
+  return { ...status, placement };
 }
 
 /** What a user sees: secrets redacted, current version, status. */

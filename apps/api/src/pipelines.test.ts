@@ -18,7 +18,14 @@ describe("pipelines", () => {
     expect(p.spec.dead_letter).toEqual({ type: "kafka", topic: "otel-traces-raw.dlq" });
     expect(p.spec.limits.memory_mb).toBe(128);
     expect(p.current_version).toBeNull();
-    expect(p.status).toMatchObject({ state: "deploying", desired: "running", counters: { messages_in: 0 } });
+    // No worker has ever polled this API: nothing runs it, and the status says why.
+    expect(p.status).toMatchObject({
+      state: "stalled",
+      desired: "running",
+      counters: { messages_in: 0 },
+      last_error: { code: "NO_WORKERS", message: expect.stringContaining("no live worker in pool default") },
+      placement: { pool: "default", replicas: "auto", workers: [] },
+    });
     expect(await h.admin.getPipeline(p.id)).toMatchObject({ id: p.id, name: p.name });
   });
 
@@ -48,7 +55,7 @@ describe("pipelines", () => {
 
     await h.admin.deletePipeline(made[2]!.id);
     await expect(h.admin.getPipeline(made[2]!.id)).rejects.toMatchObject({ code: "NOT_FOUND" });
-    expect((await h.admin.getPipelineStatus(a.id)).state).toBe("deploying");
+    expect((await h.admin.getPipelineStatus(a.id)).state).toBe("stalled"); // no worker
   });
 });
 

@@ -65,7 +65,7 @@ describe("worker interface", () => {
 
   it("derives state from reports: deploying, running, failing, paused, and stale workers stop counting", async () => {
     const p = await h.admin.createPipeline(seedSpec("status"));
-    expect((await h.admin.getPipelineStatus(p.id)).state).toBe("deploying");
+    expect((await h.admin.getPipelineStatus(p.id)).state).toBe("stalled"); // no worker yet: NO_WORKERS
     const startedAt = Date.now();
     await h.worker.sendStatus({
       worker_id: "w-a",

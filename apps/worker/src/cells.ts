@@ -37,7 +37,12 @@ export class Cell {
     this.id = id;
     this.cordoned = cordoned;
     this.proc = fork(ENTRY, [], {
-      execArgv: ["--no-node-snapshot", "--max-semi-space-size=16"],
+      // WEIR_CELL_NODE_FLAGS: extra node flags for diagnosis, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+      execArgv: [
+        "--no-node-snapshot",
+        "--max-semi-space-size=16",
+        ...(process.env.WEIR_CELL_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
+      ],
       env: { ...process.env, ...env, WEIR_CELL_ID: id, NODE_OPTIONS: "" },
       serialization: "advanced",
       stdio: ["ignore", "inherit", "inherit", "ipc"],

@@ -43,8 +43,18 @@ const WorkerEnv = Type.Object({
   WEIR_WORKER_PARTITION_CONCURRENCY: Int(4, 1),
   /** Kafka group session timeout: how long a dead worker holds its partitions before the group moves them. */
   WEIR_WORKER_SESSION_TIMEOUT_MS: Int(10_000, 6000),
+  /** How long an idle Kafka fetch waits at the broker (ms). Records return as soon as they arrive and
+   * batches close on the runner's own timer, so this only trades idle CPU (one fetch per pipeline per
+   * wait) against how long a stop or a rebalance waits for the fetch in flight. */
+  WEIR_WORKER_FETCH_WAIT_MS: Int(2000, 50),
+  /** A pipeline's handler isolates are unloaded after this long without a message (ms; 0: never) and
+   * loaded again by the next one: an idle pipeline holds no isolate. */
+  WEIR_WORKER_IDLE_UNLOAD_MS: Type.Integer({ default: 30_000, minimum: 0 }),
   /** Pipelines per cell (child process). Measured: see README "Process model". */
   WEIR_WORKER_CELL_SIZE: Int(8, 1),
+  /** Cells at most (cordoned ones aside): beyond CELL_SIZE x MAX_CELLS pipelines, cells grow instead
+   * of multiplying, so many idle pipelines share a few processes (a cell costs ~120 MB by itself). */
+  WEIR_WORKER_MAX_CELLS: Int(4, 1),
   /** How often a cell reports to the supervisor (status, in-flight calls, progress, metrics). */
   WEIR_WORKER_CELL_REPORT_MS: Int(250, 50),
   /** A handler call older than timeout_ms plus this is ended by killing its cell (HANDLER_TIMEOUT). */

@@ -17,17 +17,22 @@ const log = pino({ level: env.WEIR_LOG_LEVEL, base: { worker: env.WEIR_WORKER_ID
 const client = new WeirClient({ baseUrl: env.WEIR_API_URL, token: env.WEIR_WORKER_TOKEN });
 /** The egress lists of the last full desired state (JSON), to notice a new policy at an unchanged revision. */
 let egressSeen: string | undefined;
+/** The API's fingerprint of this worker's pipelines in the last full answer (see the desired-state route). */
+let etag: string | undefined;
+const at = () => ({ workerId: env.WEIR_WORKER_ID, ...(etag !== undefined ? { etag } : {}) });
 const api: ApiLink = {
   desiredState: async (since) => {
-    let r = await client.desiredState(since ?? undefined, env.WEIR_WORKER_POOL);
+    let r = await client.desiredState(since ?? undefined, env.WEIR_WORKER_POOL, at());
     // The API restarted with another egress policy: same revision, so ask for everything again.
     if (!r.changed && r.egress && JSON.stringify(r.egress) !== egressSeen)
-      r = await client.desiredState(undefined, env.WEIR_WORKER_POOL);
-    if (!r.changed) return null;
+      r = await client.desiredState(undefined, env.WEIR_WORKER_POOL, { workerId: env.WEIR_WORKER_ID });
+    if (!r.changed) return r.revision === since ? null : { unchanged: r.revision };
+    etag = r.etag;
     egressSeen = JSON.stringify(r.egress);
     return { revision: r.revision, pipelines: r.pipelines, egress: r.egress };
   },
   postStatus: (report) => client.sendStatus(report),
+  leave: () => client.leave(env.WEIR_WORKER_ID),
   postLogs: async (batch) => {
     await client.sendLogs(batch);
   },

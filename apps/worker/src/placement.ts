@@ -1,7 +1,10 @@
 /**
  * Which cell runs which pipeline. Placement is sticky (a pipeline stays in its cell while it
  * exists) so adding or removing one pipeline never restarts its neighbours; new pipelines fill the
- * first cell with room. A cordoned pipeline gets a cell of its own until its revision changes.
+ * first cell with room. A cell holds `cellSize` pipelines, more when the worker has more than
+ * `cellSize x maxCells` of them (then ceil(pipelines / maxCells)): a process per few pipelines
+ * contains faults best, a bounded number of processes keeps a thousand idle pipelines cheap. A
+ * cordoned pipeline gets a cell of its own until its revision changes.
  */
 import type { DesiredPipeline } from "@weir/core";
 
@@ -12,8 +15,10 @@ export class Placement {
   /** Cordoned pipelines and the revision they were cordoned at. */
   readonly cordoned = new Map<string, number>();
   private readonly cellSize: number;
-  constructor(cellSize: number) {
+  private readonly maxCells: number;
+  constructor(cellSize: number, maxCells = Number.POSITIVE_INFINITY) {
     this.cellSize = cellSize;
+    this.maxCells = maxCells;
   }
 
   cordon(pipeline: string, revision: number): void {
@@ -31,6 +36,8 @@ export class Placement {
     }
     const load = new Map<string, number>();
     const out = new Map<string, DesiredPipeline[]>();
+    const shared = pipelines.filter((p) => !this.cordoned.has(p.id)).length;
+    const capacity = Math.max(this.cellSize, Math.ceil(shared / this.maxCells));
     const put = (cell: string, p: DesiredPipeline) => {
       this.where.set(p.id, cell);
       load.set(cell, (load.get(cell) ?? 0) + 1);
@@ -41,13 +48,13 @@ export class Placement {
       if (this.cordoned.has(p.id)) put(`${CORDON_PREFIX}${p.id}`, p);
       else {
         const cell = this.where.get(p.id);
-        if (cell && !cell.startsWith(CORDON_PREFIX) && (load.get(cell) ?? 0) < this.cellSize) put(cell, p);
+        if (cell && !cell.startsWith(CORDON_PREFIX) && (load.get(cell) ?? 0) < capacity) put(cell, p);
         else rest.push(p);
       }
     }
     for (const p of rest) {
       let n = 0;
-      while ((load.get(`cell-${n}`) ?? 0) >= this.cellSize) n++;
+      while ((load.get(`cell-${n}`) ?? 0) >= capacity) n++;
       put(`cell-${n}`, p);
     }
     return out;

@@ -53,6 +53,10 @@ export interface RunnerDeps {
   partitionConcurrency: number;
   /** Kafka group session timeout (ms). */
   sessionTimeoutMs: number;
+  /** How long an idle fetch waits at the broker (WEIR_WORKER_FETCH_WAIT_MS); 500 when absent. */
+  fetchWaitMs?: number;
+  /** Unload an idle handler's isolates after this long without a call (WEIR_WORKER_IDLE_UNLOAD_MS; 0: never). */
+  idleUnloadMs?: number;
   /** Called after each flushed batch is in the sink (and its failures in the DLQ), before its commit. */
   onFlushed?: (batch: FlushedBatch) => void;
   /** Messages to dead-letter instead of running (they killed or hung an earlier cell). */
@@ -93,6 +97,7 @@ export class PipelineRunner {
   private source: KafkaSource | null = null;
   private dlq: DeadLetters | null = null;
   private timer: NodeJS.Timeout | undefined;
+  private flusherBusy = false;
   /** Log lines the sandbox dropped (rate limit) that were already reported to the log shipper. */
   private droppedLogLines = 0;
   private starting: Promise<void> | null = null;
@@ -193,7 +198,7 @@ export class PipelineRunner {
       clientId,
       sessionTimeoutMs: this.deps.sessionTimeoutMs,
       partitionConcurrency: this.deps.partitionConcurrency,
-      maxWaitMs: this.limits.maxWaitMs,
+      fetchWaitMs: this.deps.fetchWaitMs ?? 500,
       evict: this.deps.evictFor?.(this.id) ?? [],
       log: this.log,
       egress,
@@ -203,8 +208,7 @@ export class PipelineRunner {
       reassigned: () => this.onReassigned(),
       crashed: (err) => this.fail(err, "consumer"),
     });
-    this.timer = setInterval(() => this.flushAged(), Math.max(20, Math.min(250, this.limits.maxWaitMs / 4)));
-    this.timer.unref();
+    this.armFlusher(false);
     if (this.state === "deploying" || this.state === "failing") this.state = "running";
     this.lastError = null;
     this.log.info({ topic: this.topic }, "pipeline started");
@@ -267,6 +271,7 @@ export class PipelineRunner {
           j++;
           if (r.logs.length > 0) this.deps.logs.push(this.id, r.logs);
           this.count(p.batch.add(m, r, now, (error) => this.failure(b.partition, m, error, attempts)));
+          if (!this.flusherBusy && !this.stopping) this.armFlusher(true);
           b.resolve(m.offset);
           if (p.batch.due(m.offset, p.cutAt, this.limits)) await this.flush(p);
           // The chunk's later messages ran before this one's last attempt: run them again, in order.
@@ -366,7 +371,28 @@ export class PipelineRunner {
     };
   }
 
+  /**
+   * The wait-time flusher ticks at a quarter of max_batch_wait_ms while a partition holds rows or is
+   * paused, and once a second otherwise: an idle pipeline's timer costs next to nothing.
+   */
+  private armFlusher(busy: boolean): void {
+    if (this.timer && this.flusherBusy === busy) return;
+    if (this.timer) clearInterval(this.timer);
+    this.flusherBusy = busy;
+    const ms = busy ? Math.max(20, Math.min(250, this.limits.maxWaitMs / 4)) : 1000;
+    this.timer = setInterval(() => this.flushAged(), ms);
+    this.timer.unref();
+  }
+
   private flushAged(): void {
+    let busy = false;
+    for (const p of this.partitions.values()) if (p.paused || !p.batch.empty) busy = true;
+    if (!busy) {
+      const idleMs = this.deps.idleUnloadMs ?? 30_000;
+      if (idleMs > 0 && this.handler?.unloadIfIdle(idleMs)) this.log.debug("idle: handler isolates unloaded");
+      this.armFlusher(false);
+      return;
+    }
     const now = Date.now();
     for (const p of this.partitions.values()) {
       // A partition stuck in sink retries holds its lock; keep its ownership alive meanwhile.
@@ -525,6 +551,7 @@ export class PipelineRunner {
       counters: { ...this.counters },
       lag,
       handler_version: this.handlerVersion,
+      ...(this.source?.partitionCount() ? { partitions: this.source.partitionCount()! } : {}),
     };
   }
 

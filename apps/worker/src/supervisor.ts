@@ -27,10 +27,15 @@ import { inspect, type Verdict, type WatchdogSettings } from "./watchdog.ts";
 
 /** The slice of the API a worker talks to (the SDK's worker methods). */
 export interface ApiLink {
-  /** Desired state when it changed since `since`, else null. */
-  desiredState(since: number | null): Promise<DesiredState | null>;
+  /**
+   * Desired state when it changed since `since`; null when the revision did not move; `{unchanged}`
+   * when the revision moved (other workers' changes) but this worker's pipelines did not.
+   */
+  desiredState(since: number | null): Promise<DesiredState | { unchanged: number } | null>;
   postStatus(report: WorkerReport): Promise<void>;
   postLogs(batch: LogBatch): Promise<void>;
+  /** Tell the API this worker is going, after its last report, so its pipelines move now. */
+  leave?(): Promise<void>;
 }
 
 export interface SupervisorOptions extends WatchdogSettings {
@@ -38,6 +43,7 @@ export interface SupervisorOptions extends WatchdogSettings {
   pollMs: number;
   reportMs: number;
   cellSize: number;
+  maxCells: number;
   maxCrashes: number;
   drainMs: number;
   cellNice: number;
@@ -99,7 +105,7 @@ export class Supervisor {
     this.metrics = metrics;
     this.opts = opts;
     this.log = log;
-    this.placement = new Placement(opts.cellSize);
+    this.placement = new Placement(opts.cellSize, opts.maxCells);
   }
 
   start(): void {
@@ -117,7 +123,8 @@ export class Supervisor {
     this.polling = true;
     try {
       const desired = await this.api.desiredState(this.revision);
-      if (desired) {
+      if (desired && "unchanged" in desired) this.revision = desired.unchanged;
+      else if (desired) {
         this.desired = new Map(desired.pipelines.map((p) => [p.id, p]));
         for (const id of [...this.carried.keys()]) if (!this.desired.has(id)) this.carried.delete(id);
         const egress = desired.egress ?? { allow: [], deny: [] };
@@ -402,6 +409,7 @@ export class Supervisor {
     await bounded(Promise.all(cells.map((c) => c.exit)), 2000);
     await bounded(this.report(), 2000);
     await bounded(this.logs.stop(), 2000);
+    await bounded(this.api.leave?.() ?? Promise.resolve(), 2000);
   }
 }
 
@@ -412,6 +420,7 @@ export function supervisorOptions(env: WorkerEnv, cgroup: CgroupSupport): Superv
     pollMs: env.WEIR_WORKER_POLL_MS,
     reportMs: env.WEIR_WORKER_REPORT_MS,
     cellSize: env.WEIR_WORKER_CELL_SIZE,
+    maxCells: env.WEIR_WORKER_MAX_CELLS,
     maxCrashes: env.WEIR_WORKER_MAX_CRASHES,
     drainMs: Math.min(env.WEIR_WORKER_DRAIN_MS, 20_000),
     cellNice: env.WEIR_WORKER_CELL_NICE,

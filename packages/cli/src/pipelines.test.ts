@@ -1,3 +1,4 @@
+import { WeirClient } from "@weir/sdk";
 import { type ApiProcess, startApi } from "@weir/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -22,7 +23,7 @@ describe("weir pipelines", () => {
     expect(created.stderr).toBe("");
     expect(created.code).toBe(0);
     expect(created.stdout).toMatch(
-      /^created pl_[0-9a-f]+ {2}cli-apply {2}revision 1 {2}handler - {2}deploying/,
+      /^created pl_[0-9a-f]+ {2}cli-apply {2}revision 1 {2}handler - {2}stalled/, // no worker yet
     );
     const id = /pl_[0-9a-f]+/.exec(created.stdout)?.[0] as string;
 
@@ -59,9 +60,39 @@ describe("weir pipelines", () => {
       /MESSAGES_IN\s+ROWS_OUT\s+DROPPED\s+FAILED\s+DLQ\s+RETRIES\n0\s+0\s+0\s+0\s+0\s+0/,
     );
     expect(status.stdout).toContain("workers: none reporting");
+    expect(status.stdout).toContain(
+      "placement  pool default, replicas auto (? partitions): no live worker in pool default",
+    );
     const statusJson = JSON.parse((await cli(["pipelines", "status", "cli-apply", "--json"])).stdout);
     expect(statusJson.desired).toBe("running");
     expect(statusJson.counters.rows_out).toBe(0);
+  });
+
+  it("lists workers and shows where a pipeline is placed, with the history", async () => {
+    expect((await cli(["workers"])).stdout).toContain("no workers have polled this API");
+    const created = JSON.parse(
+      (
+        await cli([
+          "pipelines",
+          "create",
+          "-f",
+          cli.file("w.yaml", stringify(specFor("cli-placed"))),
+          "--json",
+        ])
+      ).stdout,
+    );
+    // A worker polls with its id: it is live and the pipeline is placed on it.
+    const worker = new WeirClient({ baseUrl: api.url, token: api.workerToken });
+    await worker.desiredState(undefined, undefined, { workerId: "cli-w1" });
+    const workers = await cli(["workers"]);
+    expect(workers.stdout).toMatch(
+      /WORKER\s+POOL\s+LIVE\s+PIPELINES\s+LAST_SEEN\s+STARTED\ncli-w1\s+default\s+yes\s+\d+/,
+    );
+    const status = await cli(["pipelines", "status", created.id]);
+    expect(status.stdout).toMatch(
+      /placement {2}pool default, replicas auto \(\? partitions\): cli-w1 \(since /,
+    );
+    expect(status.stdout).toMatch(/CHANGED_AT\s+WORKERS\s+REASON\n\S+\s+cli-w1\s+placed on cli-w1/);
   });
 
   it("creates, pauses, resumes and deletes by name; a second create of the name is a conflict", async () => {

@@ -13,6 +13,7 @@ import type { CtxFactory } from "./commands/shared.ts";
 import { registerTest } from "./commands/test.ts";
 import { registerTokens } from "./commands/tokens.ts";
 import { registerWait } from "./commands/wait.ts";
+import { registerWorkers } from "./commands/workers.ts";
 import { DEFAULT_API_URL, TOKEN_FILE } from "./config.ts";
 import { EXIT_CODES_HELP } from "./errors.ts";
 
@@ -80,6 +81,7 @@ export function buildProgram(
   registerProjects(program, makeCtx);
   registerTokens(program, makeCtx);
   registerAudit(program, makeCtx);
+  registerWorkers(program, makeCtx);
   const shortCodes =
     "\nExit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 auth, 5 API unreachable or 5xx, 6 timeout.";
   const leaves = (c: Command): Command[] => (c.commands.length === 0 ? [c] : c.commands.flatMap(leaves));

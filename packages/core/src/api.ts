@@ -45,6 +45,40 @@ export const PartitionLagSchema = Type.Object({
 
 export const PipelineStateSchema = Type.Union(PIPELINE_STATES.map((s) => Type.Literal(s)));
 
+/** One change of a pipeline's workers, newest first in a status. */
+export const PlacementChange = Type.Object({
+  at: Type.Number(),
+  workers: Type.Array(Type.String()),
+  /** Why, e.g. "placed", "w2 joined the pool", "w1 stopped heartbeating", "replicas 1 -> 3". */
+  reason: Type.String(),
+});
+export type PlacementChange = Static<typeof PlacementChange>;
+
+/** Where the API placed a pipeline: its workers (live workers of its pool) and the recent changes. */
+export const PlacementView = Type.Object({
+  pool: Type.String(),
+  replicas: Type.Union([Type.Literal("auto"), Type.Integer()]),
+  /** Partitions of the source topic as a worker last reported them; null until one has. */
+  partitions: Nullable(Type.Integer()),
+  workers: Type.Array(Type.Object({ worker_id: Type.String(), since: Type.Number() })),
+  /** Set when the pipeline has no worker (for example no live worker in its pool). */
+  reason: Nullable(Type.String()),
+  history: Type.Array(PlacementChange),
+});
+export type PlacementView = Static<typeof PlacementView>;
+
+/** A worker as the API sees it (`GET /v1/workers`). */
+export const WorkerView = Type.Object({
+  id: Type.String(),
+  pool: Nullable(Type.String()),
+  started_at: Nullable(Type.Number()),
+  last_seen: Type.Number(),
+  /** Heartbeat within the placement's liveness window: it gets assignments. */
+  live: Type.Boolean(),
+  pipelines: Type.Integer(),
+});
+export type WorkerView = Static<typeof WorkerView>;
+
 /** State as computed from desired state plus the latest reports of live workers. */
 export const PipelineStatus = Type.Object({
   state: PipelineStateSchema,
@@ -63,6 +97,7 @@ export const PipelineStatus = Type.Object({
       reported_at: Type.Number(),
     }),
   ),
+  placement: Type.Optional(PlacementView),
 });
 export type PipelineStatus = Static<typeof PipelineStatus>;
 
@@ -418,5 +453,10 @@ export type AuditPage = Static<typeof AuditPage>;
  * Both carry the operator's egress lists: a changed policy comes with an unchanged revision.
  */
 export type DesiredStateResponse =
-  | { changed: false; revision: number; egress?: import("./egress.ts").EgressLists | undefined }
-  | ({ changed: true } & import("./worker.ts").DesiredState);
+  | {
+      changed: false;
+      revision: number;
+      egress?: import("./egress.ts").EgressLists | undefined;
+      etag?: string | undefined;
+    }
+  | ({ changed: true; etag?: string | undefined } & import("./worker.ts").DesiredState);

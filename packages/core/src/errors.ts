@@ -43,6 +43,8 @@ export const ERROR_CODES = [
   "EGRESS_DENIED",
   /** A partition with lag made no progress for the worker's stall window. */
   "STALLED",
+  /** No live worker of the pipeline's pool: nothing runs it (placement). */
+  "NO_WORKERS",
   // anything else
   "INTERNAL",
 ] as const;

@@ -207,6 +207,17 @@ export const PoolName = Type.String({
   description: "Worker pool that runs this pipeline (workers of other pools never see it).",
 });
 
+/**
+ * How many live workers of the pool run the pipeline (Kafka's consumer group spreads the topic's
+ * partitions among them). "auto": as many as the topic has partitions, at most the live workers.
+ */
+export const Replicas = Type.Union([Type.Literal("auto"), Type.Integer({ minimum: 1, maximum: 64 })], {
+  default: "auto",
+  description:
+    'Workers that run this pipeline: "auto" (min(topic partitions, live workers of the pool)) or 1-64.',
+});
+export type Replicas = Static<typeof Replicas>;
+
 /** Envelope of a spec before per-connector validation (used as the HTTP body schema). */
 export const PipelineSpecInput = Type.Object(
   {
@@ -224,6 +235,7 @@ export const PipelineSpecInput = Type.Object(
     retry: Type.Optional(Type.Object({}, { additionalProperties: true })),
     dead_letter: Type.Optional(Type.Object({}, { additionalProperties: true })),
     pool: Type.Optional(PoolName),
+    replicas: Type.Optional(Replicas),
   },
   { additionalProperties: false },
 );
@@ -239,6 +251,8 @@ export interface PipelineSpec {
   dead_letter: DeadLetter;
   /** Worker pool; "default" unless set. */
   pool: string;
+  /** Workers that run it: "auto" unless set (see Replicas). */
+  replicas: Replicas;
 }
 
 export interface SpecIssue {
@@ -301,6 +315,7 @@ export function parsePipelineSpec(input: unknown): SpecResult {
     "retry",
     "dead_letter",
     "pool",
+    "replicas",
   ]);
   for (const k of Object.keys(raw))
     if (!known.has(k)) issues.push({ path: `/${k}`, message: "unknown property" });
@@ -309,6 +324,8 @@ export function parsePipelineSpec(input: unknown): SpecResult {
   if (raw.description !== undefined)
     check(PipelineSpecInput.properties.description, raw.description, "/description", issues);
   const pool = raw.pool === undefined ? "default" : (check(PoolName, raw.pool, "/pool", issues) as string);
+  const replicas =
+    raw.replicas === undefined ? "auto" : (check(Replicas, raw.replicas, "/replicas", issues) as Replicas);
   const source = connector(SOURCE_CONFIGS, raw.source, "/source", issues);
   const sink = connector(SINK_CONFIGS, raw.sink, "/sink", issues);
   const env = check(
@@ -342,6 +359,7 @@ export function parsePipelineSpec(input: unknown): SpecResult {
     retry,
     dead_letter: deadLetter as DeadLetter,
     pool,
+    replicas,
   };
   if (typeof raw.description === "string") spec.description = raw.description;
   return { ok: true, spec };

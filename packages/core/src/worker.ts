@@ -85,6 +85,8 @@ export interface PipelineReport {
   counters: Counters;
   lag: PartitionLag[];
   handler_version: string | null;
+  /** Partitions of the source topic, when the worker has read the topic's metadata (for placement). */
+  partitions?: number | undefined;
 }
 
 export interface WorkerReport {

@@ -9,6 +9,7 @@ export * from "./logs.ts";
 export { defaultMigrationsDir, migrate } from "./migrate.ts";
 export { type Db, type Drizzle, type OpenDbOptions, openDb } from "./open.ts";
 export * from "./pipelines.ts";
+export * from "./placement.ts";
 export * from "./projects.ts";
 export * from "./reports.ts";
 export type {
@@ -21,5 +22,6 @@ export type {
   ProjectRow,
   ReportRow,
   TokenRow,
+  WorkerRow,
 } from "./schema.ts";
 export * from "./tokens.ts";

@@ -8,9 +8,23 @@ import { newId } from "./ids.ts";
 import type { Db } from "./open.ts";
 import { type HandlerVersionRow, handlerVersions, meta, type PipelineRow, pipelines } from "./schema.ts";
 
+/** Pool and replicas copied out of a spec's JSON into their columns (placement reads the columns). */
+function placementColumns(specJson: string): { pool: string; replicas: number | null } {
+  const spec = JSON.parse(specJson) as { pool?: unknown; replicas?: unknown };
+  return {
+    pool: typeof spec.pool === "string" ? spec.pool : "default",
+    replicas: typeof spec.replicas === "number" ? spec.replicas : null,
+  };
+}
+
 /** The current global revision. */
 export function currentRevision(db: Db): number {
   return db.orm.select().from(meta).where(eq(meta.key, "revision")).get()?.value ?? 0;
+}
+
+/** Bump the global revision (workers re-read desired state); returns the new value. */
+export function bumpRevision(db: Db): number {
+  return bump(db);
 }
 
 function bump(db: Db): number {
@@ -48,6 +62,8 @@ export function insertPipeline(
       revision: bump(db),
       createdAt: now,
       updatedAt: now,
+      ...placementColumns(input.specJson),
+      partitions: null,
     };
     db.orm.insert(pipelines).values(row).run();
     return row;
@@ -64,7 +80,12 @@ export function updatePipeline(
     if (!getPipeline(db, id)) return undefined;
     db.orm
       .update(pipelines)
-      .set({ ...changes, revision: bump(db), updatedAt: Date.now() })
+      .set({
+        ...changes,
+        ...(changes.specJson !== undefined ? placementColumns(changes.specJson) : {}),
+        revision: bump(db),
+        updatedAt: Date.now(),
+      })
       .where(eq(pipelines.id, id))
       .run();
     return getPipeline(db, id);

@@ -3,13 +3,24 @@ import { and, eq, gte } from "drizzle-orm";
 import type { Db } from "./open.ts";
 import { dlqPurges, pipelineReports, type ReportRow, workers } from "./schema.ts";
 
-export function recordHeartbeat(db: Db, workerId: string, startedAt?: number, now = Date.now()): void {
+/** A worker is alive (its pool is the one its token serves, when known). */
+export function recordHeartbeat(
+  db: Db,
+  workerId: string,
+  startedAt?: number,
+  now = Date.now(),
+  pool?: string,
+): void {
   db.orm
     .insert(workers)
-    .values({ id: workerId, startedAt: startedAt ?? null, lastSeen: now })
+    .values({ id: workerId, startedAt: startedAt ?? null, lastSeen: now, pool: pool ?? null })
     .onConflictDoUpdate({
       target: workers.id,
-      set: { lastSeen: now, ...(startedAt !== undefined ? { startedAt } : {}) },
+      set: {
+        lastSeen: now,
+        ...(startedAt !== undefined ? { startedAt } : {}),
+        ...(pool !== undefined ? { pool } : {}),
+      },
     })
     .run();
 }

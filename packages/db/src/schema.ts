@@ -46,6 +46,12 @@ export const pipelines = sqliteTable("pipelines", {
   revision: integer("revision").notNull(),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
+  /** Copied from the spec on every write (see placementColumns). */
+  pool: text("pool").notNull().default("default"),
+  /** Copied from the spec: null is "auto". */
+  replicas: integer("replicas"),
+  /** Partitions of the source topic as a worker last reported them. */
+  partitions: integer("partitions"),
 });
 
 export const handlerVersions = sqliteTable("handler_versions", {
@@ -83,6 +89,25 @@ export const workers = sqliteTable("workers", {
   id: text("id").primaryKey(),
   startedAt: integer("started_at"),
   lastSeen: integer("last_seen").notNull(),
+  pool: text("pool"),
+});
+
+export const assignments = sqliteTable(
+  "assignments",
+  {
+    pipelineId: text("pipeline_id").notNull(),
+    workerId: text("worker_id").notNull(),
+    since: integer("since").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.pipelineId, t.workerId] })],
+);
+
+export const placementHistory = sqliteTable("placement_history", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  pipelineId: text("pipeline_id").notNull(),
+  time: integer("time").notNull(),
+  workersJson: text("workers_json").notNull(),
+  reason: text("reason").notNull(),
 });
 
 export const pipelineReports = sqliteTable(
@@ -136,3 +161,4 @@ export type HandlerVersionRow = typeof handlerVersions.$inferSelect;
 export type LogRow = typeof logs.$inferSelect;
 export type NewLogRow = typeof logs.$inferInsert;
 export type ReportRow = typeof pipelineReports.$inferSelect;
+export type WorkerRow = typeof workers.$inferSelect;

@@ -9,6 +9,7 @@ export { type CompileOptions, type CompileResult, compileHandler, type Diagnosti
 export { isBinaryFormat, sandboxFormat } from "./format.ts";
 export { RETRY_AFTER_MAX_MS } from "./isolate/protocol.ts";
 export { DEFAULT_LIMITS, resolveLimits } from "./limits.ts";
+export { preloadRuntime } from "./preload.ts";
 export { createProcessSandbox, type ProcessSandboxOptions } from "./process/sandbox.ts";
 export type {
   InflightCall,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { SandboxPool } from "./pool.ts";
 import { rowsOf, sandboxFor } from "./test-helpers.ts";
 
 describe("isolates > 1", () => {
@@ -44,6 +45,23 @@ describe("isolates > 1", () => {
       expect(kept).toBeLessThanOrEqual(20);
       expect(sandbox.droppedLogLines()).toBe(100 - kept);
       expect(sandbox.stats().droppedLogLines).toBe(100 - kept);
+    } finally {
+      sandbox.dispose();
+    }
+  });
+
+  it("loads one isolate up front and another only when calls overlap", async () => {
+    const sandbox = await sandboxFor("export function handler(d: { id: number }) { return d; }", {
+      isolates: 3,
+    });
+    try {
+      expect(sandbox).toBeInstanceOf(SandboxPool);
+      const pool = sandbox as SandboxPool;
+      for (let i = 0; i < 5; i++) await sandbox.runBatch([{ value: `{"id":${i}}` }]);
+      expect(pool.size).toBe(1); // one call at a time (a one-partition pipeline): one isolate
+      await Promise.all([0, 1, 2, 3].map((i) => sandbox.runBatch([{ value: `{"id":${i}}` }])));
+      expect(pool.size).toBeGreaterThan(1);
+      expect(pool.size).toBeLessThanOrEqual(3);
     } finally {
       sandbox.dispose();
     }

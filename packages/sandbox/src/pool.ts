@@ -10,10 +10,25 @@ import type { InflightCall, RunResult, Sandbox, SandboxMessage, SandboxStats } f
 export class SandboxPool implements Sandbox {
   private readonly inFlight: number[];
   private readonly members: Sandbox[];
+  private growing: Promise<void> | undefined;
+  private disposed = false;
+  private readonly max: number;
+  private readonly grow: (() => Promise<Sandbox>) | undefined;
 
-  constructor(members: Sandbox[]) {
+  /**
+   * `members` are loaded; `grow` (optional) loads another, up to `max` in all, when every member is
+   * busy: a pipeline that never runs two calls at once (one partition) keeps one isolate.
+   */
+  constructor(members: Sandbox[], grow?: () => Promise<Sandbox>, max = members.length) {
     this.members = members;
     this.inFlight = members.map(() => 0);
+    this.grow = grow;
+    this.max = max;
+  }
+
+  /** Isolates loaded so far. */
+  get size(): number {
+    return this.members.length;
   }
 
   run(value: string, meta?: SandboxMessage["meta"]): Promise<RunResult> {
@@ -21,14 +36,43 @@ export class SandboxPool implements Sandbox {
   }
 
   async runBatch(messages: readonly SandboxMessage[]): Promise<RunResult[]> {
-    let k = 0;
-    for (let i = 1; i < this.members.length; i++) if (this.inFlight[i]! < this.inFlight[k]!) k = i;
+    let k = this.leastBusy();
+    if (this.inFlight[k]! > 0 && this.grow && this.members.length < this.max) {
+      const before = this.members.length;
+      await this.addMember();
+      // The new isolate was loaded for this call; otherwise whichever is least busy now.
+      k =
+        this.members.length > before && this.inFlight.at(-1) === 0
+          ? this.members.length - 1
+          : this.leastBusy();
+    }
     this.inFlight[k]!++;
     try {
       return await this.members[k]!.runBatch(messages);
     } finally {
       this.inFlight[k]!--;
     }
+  }
+
+  private leastBusy(): number {
+    let k = 0;
+    for (let i = 1; i < this.members.length; i++) if (this.inFlight[i]! < this.inFlight[k]!) k = i;
+    return k;
+  }
+
+  /** Load one more member (one load at a time); a failed load leaves the pool as it was. */
+  private addMember(): Promise<void> {
+    this.growing ??= this.grow!()
+      .then((m) => {
+        if (this.disposed) return m.dispose();
+        this.members.push(m);
+        this.inFlight.push(0);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.growing = undefined;
+      });
+    return this.growing;
   }
 
   stats(): SandboxStats {
@@ -64,6 +108,7 @@ export class SandboxPool implements Sandbox {
   }
 
   dispose(): void {
+    this.disposed = true;
     for (const m of this.members) m.dispose();
   }
 }

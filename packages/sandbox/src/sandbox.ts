@@ -288,15 +288,9 @@ class IsolateSandbox implements Sandbox {
 export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const isolates = Math.max(1, Math.floor(opts.isolates ?? 1));
   if (isolates > 1) {
-    const members = await Promise.allSettled(
-      Array.from({ length: isolates }, () => createSandbox({ ...opts, isolates: 1 })),
-    );
-    const failed = members.find((m) => m.status === "rejected");
-    if (failed) {
-      for (const m of members) if (m.status === "fulfilled") m.value.dispose();
-      throw failed.reason;
-    }
-    return new SandboxPool(members.map((m) => (m as PromiseFulfilledResult<Sandbox>).value));
+    // One isolate now (it proves the handler loads); more only when calls overlap (pool.ts).
+    const first = await createSandbox({ ...opts, isolates: 1 });
+    return new SandboxPool([first], () => createSandbox({ ...opts, isolates: 1 }), isolates);
   }
   const limits = resolveLimits(opts.limits);
   const map = opts.sourceMap ? new SourceMap(opts.sourceMap) : undefined;

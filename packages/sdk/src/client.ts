@@ -31,6 +31,7 @@ import type {
   TokenView,
   VersionList,
   WorkerReport,
+  WorkerView,
 } from "@weir/core";
 import { HANDLER_BUNDLE_CONTENT_TYPE } from "@weir/core";
 import type { BundleOptions, HandlerBundle } from "./bundle.ts";
@@ -43,6 +44,8 @@ export type PipelineSpecInput = {
   description?: string;
   source: { type: string; config: Record<string, unknown> };
   sink: { type: string; config: Record<string, unknown> };
+  /** Workers that run it: "auto" (default) or a number. */
+  replicas?: "auto" | number;
   env?: Record<string, string>;
   limits?: Record<string, unknown>;
   retry?: Record<string, unknown>;
@@ -125,6 +128,10 @@ export class WeirClient {
   }
   getPipeline(id: string): Promise<PipelineView> {
     return this.http.json("GET", `/v1/pipelines/${enc(id)}`);
+  }
+  /** Workers the API has heard from, with liveness and assigned pipeline counts (server admin). */
+  listWorkers(): Promise<{ items: WorkerView[] }> {
+    return this.http.json("GET", "/v1/workers");
   }
   getPipelineStatus(id: string): Promise<PipelineStatus> {
     return this.http.json("GET", `/v1/pipelines/${enc(id)}/status`);
@@ -298,8 +305,18 @@ export class WeirClient {
 
   // --- worker interface (worker token) ---
   /** See the class comment for the `changed` semantics. */
-  desiredState(since?: number, pool?: string): Promise<DesiredStateResponse> {
-    return this.http.json("GET", "/v1/worker/desired-state", { query: { since, pool } });
+  /**
+   * The pipelines placed on worker `at.workerId` (the poll is its heartbeat); without a worker id,
+   * every pipeline of the pool. `at.etag`: the last answer's etag, so an unchanged list is not resent.
+   */
+  desiredState(
+    since?: number,
+    pool?: string,
+    at: { workerId?: string; etag?: string } = {},
+  ): Promise<DesiredStateResponse> {
+    return this.http.json("GET", "/v1/worker/desired-state", {
+      query: { since, pool, worker_id: at.workerId, etag: at.etag },
+    });
   }
   sendLogs(batch: LogBatch): Promise<{ accepted: number }> {
     return this.http.json("POST", "/v1/worker/logs", { body: batch });
@@ -307,6 +324,10 @@ export class WeirClient {
   /** Per-pipeline reports; also counts as a heartbeat. */
   sendStatus(report: WorkerReport): Promise<void> {
     return this.http.json("POST", "/v1/worker/status", { body: report });
+  }
+  /** The worker is shutting down: the API moves its pipelines to the other live workers now. */
+  leave(workerId: string): Promise<void> {
+    return this.http.json("POST", "/v1/worker/leave", { body: { worker_id: workerId } });
   }
   heartbeat(workerId: string, startedAt?: number): Promise<void> {
     return this.http.json("POST", "/v1/worker/heartbeat", {

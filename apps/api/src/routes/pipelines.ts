@@ -67,6 +67,7 @@ export async function pipelineRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
         insertPipeline(ctx.db, { projectId: project.id, name: spec.name, specJson: JSON.stringify(sealed) }),
       );
       req.log.info({ pipeline: row.id, revision: row.revision }, "pipeline created");
+      ctx.placer.poke();
       return reply.status(201).send(toView(ctx, row));
     },
   );
@@ -151,6 +152,7 @@ export async function pipelineRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
         updatePipeline(ctx.db, row.id, { name: spec.name, specJson: JSON.stringify(sealed) }),
       );
       if (!updated) throw new WeirError("NOT_FOUND", `pipeline ${row.id} not found`);
+      ctx.placer.poke(); // pool or replicas may have changed
       return toView(ctx, updated);
     },
   );

@@ -3,10 +3,15 @@
  * tokens cannot call these. Desired state carries decrypted connector config: this is the only
  * place secrets leave the API in clear, and only to workers.
  *
- * `GET /v1/worker/desired-state?since=<revision>`: `{changed: false, revision}` when `since` equals
- * the current global revision, else `{changed: true, revision, pipelines}` with every pipeline
- * (running and paused). A pipeline missing from the list was deleted.
+ * `GET /v1/worker/desired-state?worker_id=<id>&since=<revision>&etag=<etag>`: the pipelines placed
+ * on this worker (running and paused; see placement.ts), as `{changed: true, revision, etag,
+ * pipelines}`, or `{changed: false, revision, etag}` when `since` equals the current global revision
+ * or `etag` equals the fingerprint of this worker's pipelines (their ids and revisions: other
+ * workers' placement changes bump the global revision without changing it). A pipeline missing from
+ * the list was deleted or moved to another worker. The poll is also a heartbeat. Without
+ * `worker_id` (an old worker) the answer holds every pipeline of the pool and places nothing.
  */
+import { createHash } from "node:crypto";
 import { type Static, Type } from "@sinclair/typebox";
 import {
   CountersSchema,
@@ -20,16 +25,19 @@ import {
 } from "@weir/core";
 import {
   allPipelines,
+  assignedTo,
   currentRevision,
   getPipeline,
   getVersionById,
   type PipelineRow,
   recordHeartbeat,
   replaceReports,
+  setPartitions,
 } from "@weir/db";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AppContext } from "../context.ts";
 import { egressListsOf, egressPolicyOf } from "../egress.ts";
+import { recordReport } from "../history.ts";
 import { openSpec } from "../pipelines-service.ts";
 import { responses } from "../schemas.ts";
 
@@ -43,6 +51,7 @@ const PipelineReportSchema = Type.Object({
   counters: CountersSchema,
   lag: Type.Array(PartitionLagSchema),
   handler_version: Type.Union([Type.String(), Type.Null()]),
+  partitions: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
 });
 const WorkerReportSchema = Type.Object({
   worker_id: WorkerId,
@@ -58,6 +67,8 @@ const LogBatchSchema = Type.Object({
 const DesiredStateSchema = Type.Object({
   changed: Type.Boolean(),
   revision: Type.Integer(),
+  /** Fingerprint of this worker's pipelines (ids and revisions); pass it back as `etag`. */
+  etag: Type.Optional(Type.String()),
   pipelines: Type.Optional(
     Type.Array(
       Type.Object({
@@ -87,11 +98,14 @@ export async function workerRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
       throw new WeirError("FORBIDDEN", `this worker token serves pool ${pool}, not ${named}`);
     return pool;
   };
-  /** Ids of the pipelines a pool runs (read from the sealed spec: nothing is decrypted for other pools). */
-  const inPool = (row: PipelineRow, pool: string) =>
-    ((JSON.parse(row.specJson) as { pool?: string }).pool ?? "default") === pool;
+  const inPool = (row: PipelineRow, pool: string) => row.pool === pool;
+  /** A worker is alive; one the placement has not seen live gets its share right away. */
+  const alive = (workerId: string, pool: string, startedAt?: number) => {
+    recordHeartbeat(ctx.db, workerId, startedAt, Date.now(), pool);
+    if (!ctx.placer.knows(workerId)) ctx.placer.poke();
+  };
 
-  app.get<{ Querystring: { since?: number; pool?: string } }>(
+  app.get<{ Querystring: { since?: number; pool?: string; worker_id?: string; etag?: string } }>(
     "/v1/worker/desired-state",
     {
       config,
@@ -102,17 +116,28 @@ export async function workerRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
         querystring: Type.Object({
           since: Type.Optional(Type.Integer({ minimum: 0 })),
           pool: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+          worker_id: Type.Optional(WorkerId),
+          etag: Type.Optional(Type.String({ maxLength: 100 })),
         }),
         response: responses({ 200: DesiredStateSchema }),
       },
     },
     async (req): Promise<DesiredStateResponse> => {
+      const pool = poolOf(req, req.query.pool);
+      const workerId = req.query.worker_id;
+      if (workerId !== undefined) alive(workerId, pool);
       // One read transaction so the revision matches the list.
       return ctx.db.sqlite.transaction((): DesiredStateResponse => {
-        const pool = poolOf(req, req.query.pool);
         const revision = currentRevision(ctx.db);
-        if (req.query.since === revision) return { changed: false, revision, egress };
-        const mine = allPipelines(ctx.db).filter((row) => inPool(row, pool));
+        if (req.query.since === revision) return { changed: false, revision, egress, etag: req.query.etag };
+        const placed = workerId === undefined ? undefined : assignedTo(ctx.db, workerId);
+        const mine = allPipelines(ctx.db).filter(
+          (row) => inPool(row, pool) && (placed === undefined || placed.has(row.id)),
+        );
+        const etag = createHash("sha1")
+          .update(mine.map((r) => `${r.id}:${r.revision}`).join(","))
+          .digest("base64url");
+        if (req.query.etag === etag) return { changed: false, revision, egress, etag };
         const pipelines: DesiredPipeline[] = mine.map((row) => {
           const v = row.currentVersionId ? getVersionById(ctx.db, row.currentVersionId) : undefined;
           return {
@@ -131,7 +156,7 @@ export async function workerRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
               : null,
           };
         });
-        return { changed: true, revision, pipelines, egress };
+        return { changed: true, revision, etag, pipelines, egress };
       })();
     },
   );
@@ -177,7 +202,7 @@ export async function workerRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
       const r = req.body;
       const now = Date.now();
       const pool = poolOf(req);
-      recordHeartbeat(ctx.db, r.worker_id, r.started_at, now);
+      alive(r.worker_id, pool, r.started_at);
       // Reports on another pool's pipelines are ignored: a worker speaks only for what it runs.
       const own = r.pipelines.filter((p) => {
         const row = getPipeline(ctx.db, p.pipeline_id);
@@ -197,6 +222,31 @@ export async function workerRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
           reportedAt: now,
         })),
       );
+      recordReport(ctx.history, r.worker_id, own, now); // the console's charts (GET /v1/pipelines/:id/history)
+      // A topic's partition count decides "auto" replicas: a change re-places the pipeline now.
+      let partitionsChanged = false;
+      for (const p of own)
+        if (p.partitions !== undefined && setPartitions(ctx.db, p.pipeline_id, p.partitions))
+          partitionsChanged = true;
+      if (partitionsChanged) ctx.placer.poke();
+      return reply.status(204).send();
+    },
+  );
+
+  app.post<{ Body: { worker_id: string } }>(
+    "/v1/worker/leave",
+    {
+      config,
+      schema: {
+        tags,
+        summary: "A worker is shutting down: its pipelines are placed on the other live workers now",
+        body: Type.Object({ worker_id: WorkerId }, { additionalProperties: false }),
+        response: responses({ 204: Type.Null() }),
+      },
+    },
+    async (req, reply) => {
+      poolOf(req);
+      ctx.placer.leave(req.body.worker_id);
       return reply.status(204).send();
     },
   );
@@ -216,7 +266,7 @@ export async function workerRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
       },
     },
     async (req, reply) => {
-      recordHeartbeat(ctx.db, req.body.worker_id, req.body.started_at);
+      alive(req.body.worker_id, poolOf(req), req.body.started_at);
       return reply.status(204).send();
     },
   );

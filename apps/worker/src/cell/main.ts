@@ -4,6 +4,7 @@
  * desired state and poison entries come in; reports, log records and metrics go out. If the
  * parent goes away the cell kills itself (a wedged isolate thread can stall a normal exit).
  */
+import { preloadRuntime } from "@weir/sandbox";
 import { pino } from "pino";
 import { parseEnv } from "../env.ts";
 import { LogShipper } from "../logs.ts";
@@ -45,10 +46,19 @@ const host = new CellHost(
     sandboxIsolates: env.WEIR_WORKER_ISOLATES,
     partitionConcurrency: env.WEIR_WORKER_PARTITION_CONCURRENCY,
     sessionTimeoutMs: env.WEIR_WORKER_SESSION_TIMEOUT_MS,
+    fetchWaitMs: env.WEIR_WORKER_FETCH_WAIT_MS,
+    idleUnloadMs: env.WEIR_WORKER_IDLE_UNLOAD_MS,
   },
   log,
 );
 
+let reports = 0;
+let lastMetrics: Awaited<ReturnType<typeof metrics.registry.getMetricsAsJSON>> | undefined;
+/** The metrics (the heaviest part of a report) every 8th report: the supervisor only serves them to scrapes. */
+async function metricsEvery8th() {
+  if (reports++ % 8 === 0 || !lastMetrics) lastMetrics = await metrics.registry.getMetricsAsJSON();
+  return lastMetrics;
+}
 async function report(): Promise<void> {
   await send({
     type: "report",
@@ -57,7 +67,7 @@ async function report(): Promise<void> {
     progress: host.progress(),
     changes: host.changes(),
     members: host.members(),
-    metrics: await metrics.registry.getMetricsAsJSON(),
+    metrics: await metricsEvery8th(),
   }).catch(() => undefined);
 }
 
@@ -83,5 +93,9 @@ process.on("SIGINT", () => undefined);
 process.on("SIGTERM", () => void stop());
 
 logs.start();
+// The isolate runtime is bundled once here; esbuild's service process is not kept (cells never compile).
+preloadRuntime().catch((err: unknown) =>
+  log.warn({ err }, "runtime bundle preload failed; bundling on first use"),
+);
 const timer = setInterval(() => void report(), env.WEIR_WORKER_CELL_REPORT_MS);
 void report();

@@ -8,7 +8,13 @@
  * after its delay ({@link HandlerStage.retryAfter}).
  */
 import { setTimeout as delay } from "node:timers/promises";
-import type { DesiredPipeline, DlqAttemptError, RetryPolicy, SerializedError } from "@weir/core";
+import {
+  type DesiredPipeline,
+  type DlqAttemptError,
+  type RetryPolicy,
+  type SerializedError,
+  WeirError,
+} from "@weir/core";
 import {
   createSandbox,
   isBinaryFormat,
@@ -52,28 +58,70 @@ export class HandlerStage {
   private readonly chunks = new Set<ChunkInFlight>();
   private readonly format: MessageFormat;
   private readonly binary: boolean;
-  private readonly sandbox: Sandbox;
+  /** Null while unloaded (idle): the next call loads it again. */
+  private sandbox: Sandbox | null;
+  private loading: Promise<Sandbox> | null = null;
+  private lastUsed = Date.now();
+  /** Log lines dropped by sandboxes unloaded since the stage started. */
+  private droppedBefore = 0;
+  private disposed = false;
+  private readonly load: () => Promise<Sandbox>;
   private readonly pipeline: DesiredPipeline;
-  private constructor(sandbox: Sandbox, pipeline: DesiredPipeline) {
+  private constructor(sandbox: Sandbox, pipeline: DesiredPipeline, load: () => Promise<Sandbox>) {
     this.sandbox = sandbox;
     this.pipeline = pipeline;
+    this.load = load;
     this.format = sandboxFormat(pipeline.spec.source.config);
     this.binary = isBinaryFormat(this.format);
   }
 
+  /** Load the handler now (a handler that cannot load fails the pipeline's start, not its first message). */
   static async create(pipeline: DesiredPipeline, isolates: number): Promise<HandlerStage> {
     const handler = pipeline.handler!;
-    const sandbox = await createSandbox({
-      code: handler.code,
-      sourceMap: handler.source_map,
-      env: pipeline.spec.env,
-      limits: pipeline.spec.limits,
-      pipelineId: pipeline.id,
-      handlerVersion: String(handler.version),
-      format: sandboxFormat(pipeline.spec.source.config),
-      isolates,
+    const load = () =>
+      createSandbox({
+        code: handler.code,
+        sourceMap: handler.source_map,
+        env: pipeline.spec.env,
+        limits: pipeline.spec.limits,
+        pipelineId: pipeline.id,
+        handlerVersion: String(handler.version),
+        format: sandboxFormat(pipeline.spec.source.config),
+        isolates,
+      });
+    return new HandlerStage(await load(), pipeline, load);
+  }
+
+  /**
+   * Free the isolates of a handler that ran nothing for `idleMs` (an idle pipeline then costs no
+   * isolate); the next call loads them again (tens of ms). Module-level state does not survive it,
+   * as it does not survive a recycle after a memory or time limit.
+   */
+  unloadIfIdle(idleMs: number, now = Date.now()): boolean {
+    if (!this.sandbox || this.chunks.size > 0 || now - this.lastUsed < idleMs) return false;
+    this.droppedBefore += this.sandbox.droppedLogLines();
+    this.sandbox.dispose();
+    this.sandbox = null;
+    return true;
+  }
+
+  get loaded(): boolean {
+    return this.sandbox !== null;
+  }
+
+  private async current(): Promise<Sandbox> {
+    if (this.sandbox) return this.sandbox;
+    this.loading ??= this.load().finally(() => {
+      this.loading = null;
     });
-    return new HandlerStage(sandbox, pipeline);
+    const sandbox = await this.loading;
+    if (this.disposed) {
+      sandbox.dispose();
+      throw new WeirError("SANDBOX_DISPOSED", "the handler stage was disposed while it loaded");
+    }
+    this.sandbox ??= sandbox;
+    if (this.sandbox !== sandbox) sandbox.dispose();
+    return this.sandbox;
   }
 
   /**
@@ -97,9 +145,11 @@ export class HandlerStage {
       startedAt: Date.now(),
     };
     this.chunks.add(chunk);
+    this.lastUsed = Date.now();
     const beat = setInterval(() => void batch.heartbeat().catch(() => undefined), heartbeatMs);
     try {
-      const ran = await this.sandbox.runBatch(
+      const sandbox = await this.current();
+      const ran = await sandbox.runBatch(
         runnable.map((k) => {
           const m = messages[k]!;
           return {
@@ -114,6 +164,7 @@ export class HandlerStage {
     } finally {
       clearInterval(beat);
       this.chunks.delete(chunk);
+      this.lastUsed = Date.now();
     }
   }
 
@@ -150,16 +201,19 @@ export class HandlerStage {
 
   /** The handler calls in progress (for the supervisor's hard deadline). */
   inflight(): InflightReport[] {
+    if (!this.sandbox) return [];
     return locateInflight(this.sandbox, this.chunks, this.pipeline.id, this.pipeline.spec.limits.timeout_ms);
   }
 
   /** Log lines the sandbox dropped over the rate limit since it started. */
   droppedLogLines(): number {
-    return this.sandbox.droppedLogLines();
+    return this.droppedBefore + (this.sandbox?.droppedLogLines() ?? 0);
   }
 
   dispose(): void {
-    this.sandbox.dispose();
+    this.disposed = true;
+    this.sandbox?.dispose();
+    this.sandbox = null;
   }
 }
 

@@ -23,11 +23,11 @@ export interface KafkaSourceOptions {
   clientId: string;
   sessionTimeoutMs: number;
   partitionConcurrency: number;
-  /** Longest a fetch waits for data (ms): at most the batch's max wait, so batches close on time. */
-  maxWaitMs: number;
   /** Members of this group left by a killed process: removed before joining. */
   evict: readonly string[];
   log: Logger;
+  /** kafkajs maxWaitTimeInMs (WEIR_WORKER_FETCH_WAIT_MS). */
+  fetchWaitMs: number;
   /** Enforced on every broker connection, bootstrap and advertised. */
   egress?: EgressPolicy | undefined;
 }
@@ -38,6 +38,7 @@ export class KafkaSource implements Source {
   private consumer: Consumer | null = null;
   private admin: Admin | null = null;
   private member: string | null = null;
+  private partitions: number | null = null;
   private closing = false;
   private readonly o: KafkaSourceOptions;
   constructor(options: KafkaSourceOptions) {
@@ -65,12 +66,15 @@ export class KafkaSource implements Source {
       heartbeatInterval: this.heartbeatMs,
       maxBytesPerPartition: 8 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
-      maxWaitTimeInMs: Math.min(500, Math.max(50, this.o.maxWaitMs)),
+      // How long an idle fetch waits at the broker (records return as soon as they arrive; the batch
+      // wait is the runner's own timer). Longer: cheaper idle pipelines, slower stops and rebalances.
+      maxWaitTimeInMs: this.o.fetchWaitMs,
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.member = e.payload.memberId;
       h.reassigned();
+      void this.readPartitionCount();
     });
     consumer.on(consumer.events.CRASH, (e) => {
       h.reassigned();
@@ -93,6 +97,21 @@ export class KafkaSource implements Source {
           heartbeat,
         }),
     });
+  }
+
+  partitionCount(): number | null {
+    return this.partitions;
+  }
+
+  /** On every group join (a partition added to the topic causes one): best effort, for placement. */
+  private async readPartitionCount(): Promise<void> {
+    try {
+      const md = await this.admin?.fetchTopicMetadata({ topics: [this.topic] });
+      const n = md?.topics[0]?.partitions.length;
+      if (n) this.partitions = n;
+    } catch {
+      // The next join tries again; placement keeps the last known count.
+    }
   }
 
   /**

@@ -57,6 +57,8 @@ export interface Source {
   resume(partition: number): void;
   /** This source's identity in its consumer group, for eviction if its process is killed. */
   memberId(): string | null;
+  /** Partitions of the topic as last read from the cluster's metadata (null before), for placement. */
+  partitionCount(): number | null;
   /** Leave (the group) and close connections. */
   close(): Promise<void>;
 }

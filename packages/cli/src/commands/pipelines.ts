@@ -66,6 +66,21 @@ function printStatus(ctx: Ctx, p: PipelineView, s: PipelineStatus): void {
       ),
     );
   }
+  const pl = s.placement;
+  if (pl) {
+    ctx.out("");
+    const on = pl.workers.map((w) => `${w.worker_id} (since ${isoTime(w.since)})`).join(", ");
+    ctx.out(
+      `placement  pool ${pl.pool}, replicas ${pl.replicas}${pl.replicas === "auto" ? ` (${pl.partitions ?? "?"} partitions)` : ""}: ${on || (pl.reason ?? "none")}`,
+    );
+    if (pl.history.length > 0)
+      ctx.out(
+        table(
+          ["CHANGED_AT", "WORKERS", "REASON"],
+          pl.history.map((h) => [isoTime(h.at), h.workers.join(",") || "-", h.reason]),
+        ),
+      );
+  }
 }
 
 async function list(ctx: Ctx): Promise<void> {

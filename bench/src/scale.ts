@@ -173,12 +173,21 @@ async function main(): Promise<void> {
   const run = `scale${Date.now().toString(36)}`;
   const topicOf = (i: number) => `${run}-${i}`;
   console.log(`creating ${N + 1} topics`);
-  for (let i = 0; i <= N; i += 200) {
-    const batch = Array.from({ length: Math.min(200, N + 1 - i) }, (_, j) => ({
-      topic: topicOf(i + j),
-      numPartitions: 1,
-    }));
-    await admin.createTopics({ topics: batch, waitForLeaders: true });
+  // In chunks, then wait for every partition's leader (a thousand at once times out kafkajs' wait).
+  for (let i = 0; i <= N; i += 100) {
+    const chunk = Array.from({ length: Math.min(100, N + 1 - i) }, (_, j) => topicOf(i + j));
+    await admin.createTopics({
+      topics: chunk.map((topic) => ({ topic, numPartitions: 1 })),
+      waitForLeaders: false,
+    });
+    await waitFor(
+      () =>
+        admin.fetchTopicMetadata({ topics: chunk }).then(
+          (md) => md.topics.every((t) => t.partitions.every((p) => p.leader >= 0)),
+          () => false,
+        ),
+      { what: "topic leaders", timeoutMs: 120_000, intervalMs: 500 },
+    );
   }
 
   const api = await startApi({ env: { WEIR_LOG_LEVEL: "warn" } });

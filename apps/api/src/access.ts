@@ -59,6 +59,7 @@ export const ROUTES: Record<string, RouteAccess> = {
   "GET /v1/pipelines/:id/versions/:version": p("pipelines:read"),
   "POST /v1/pipelines/:id/rollback": p("handlers:write", "handler.rollback"),
   "POST /v1/pipelines/:id/test": p("test:run"),
+  "GET /v1/pipelines/:id/peek": p("test:run"),
   "GET /v1/pipelines/:id/logs": p("logs:read"),
   "GET /v1/pipelines/:id/logs/tail": p("logs:read"),
   "GET /v1/pipelines/:id/dlq": p("dlq:read"),

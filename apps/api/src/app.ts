@@ -30,6 +30,7 @@ import { HANDLER_CONTENT_TYPES, handlerRoutes } from "./routes/handlers.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { historyRoutes } from "./routes/history.ts";
 import { logRoutes } from "./routes/logs.ts";
+import { peekRoutes } from "./routes/peek.ts";
 import { pipelineRoutes } from "./routes/pipelines.ts";
 import { projectRoutes } from "./routes/projects.ts";
 import { testRunRoutes } from "./routes/test-run.ts";
@@ -166,6 +167,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<FastifyIn
   await app.register(pipelineRoutes, { ctx });
   await app.register(handlerRoutes, { ctx });
   await app.register(testRunRoutes, { ctx });
+  await app.register(peekRoutes, { ctx });
   await app.register(logRoutes, { ctx });
   await app.register(dlqRoutes, { ctx });
   await app.register(workerRoutes, { ctx });

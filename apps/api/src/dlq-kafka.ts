@@ -68,6 +68,7 @@ function dlqError(message: string, cause: unknown): WeirError {
 export async function watermarks(
   kafka: Kafka,
   topic: string,
+  what = "dead-letter topic",
 ): Promise<{ partition: number; low: bigint; high: bigint }[]> {
   const admin = kafka.admin();
   try {
@@ -77,7 +78,7 @@ export async function watermarks(
     const offsets = await admin.fetchTopicOffsets(topic);
     return offsets.map((o) => ({ partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) }));
   } catch (err) {
-    throw dlqError(`cannot read offsets of dead-letter topic ${topic}`, err);
+    throw dlqError(`cannot read offsets of ${what} ${topic}`, err);
   } finally {
     await admin.disconnect().catch(() => {});
   }
@@ -94,6 +95,7 @@ export async function readRanges(
   keep: (m: RawDlqMessage) => boolean,
   max: number,
   timeoutMs = 20_000,
+  what = "dead-letter topic",
 ): Promise<{ messages: RawDlqMessage[]; truncated: boolean }> {
   const todo = new Map(ranges.filter((r) => r.start < r.end).map((r) => [r.partition, r]));
   if (todo.size === 0) return { messages: [], truncated: false };
@@ -142,7 +144,7 @@ export async function readRanges(
         }, reject);
     });
   } catch (err) {
-    throw dlqError(`cannot read dead-letter topic ${topic}`, err);
+    throw dlqError(`cannot read ${what} ${topic}`, err);
   } finally {
     await consumer.disconnect().catch(() => {});
     const admin = kafka.admin();

@@ -121,6 +121,12 @@ export const api = {
       events,
       ...(version ? { version } : {}),
     }),
+  /** The newest `last` messages of the source topic (read without committing) through the handler. */
+  testRunOnSource: (id: string, last: number, version?: number) =>
+    call<TestRunResponse>("POST", `/v1/pipelines/${enc(id)}/test`, {
+      source_last: last,
+      ...(version ? { version } : {}),
+    }),
   handlerTypes: async (): Promise<string> => {
     const res = await fetch("/v1/types/handler.d.ts", { headers: authHeaders() });
     if (!res.ok) throw new ApiError(res.status, "HTTP", `HTTP ${res.status}`);

@@ -313,7 +313,7 @@ describe("console in Chromium", () => {
     expect(await diff.locator(".cm-editor").count()).toBe(2);
     // The test panel runs pasted events through v2 in the sandbox: rows, logs and errors per event.
     await page.fill("textarea[aria-label='test events']", '{"id": 7}\n{"id": 8, "boom": true}');
-    await page.click("[data-testid=test-panel] button:has-text('Run')");
+    await page.getByTestId("test-panel").getByRole("button", { name: "Run", exact: true }).click();
     const results = page.locator("[data-testid=test-results] > li");
     await results.nth(1).waitFor();
     expect(await results.nth(0).getAttribute("data-ok")).toBe("true");
@@ -321,6 +321,15 @@ describe("console in Chromium", () => {
     expect(await text(results.nth(0))).toContain('info seen {"id":7}');
     expect(await results.nth(1).getAttribute("data-ok")).toBe("false");
     expect(await text(results.nth(1).locator("pre.error"))).toContain("boom 8");
+    // ... and the newest messages of the source topic, peeked without committing.
+    await page.fill("input[aria-label='source messages']", "3");
+    await page.click("button:has-text('Run on source messages')");
+    await page.locator("[data-testid=test-results] > li", { hasText: "partition" }).nth(2).waitFor();
+    expect(await results.count()).toBe(3);
+    for (let i = 0; i < 3; i++) {
+      expect(await results.nth(i).getAttribute("data-ok")).toBe("true");
+      expect(await text(results.nth(i).locator("pre.rows"))).toMatch(/^\{"id":\d+,"v":"v2"\}$/);
+    }
     await shot("05-handler.png");
   });
 

@@ -240,7 +240,12 @@ export const LogRecordSchema = Type.Object({
 export const TestRunRequest = Type.Object(
   {
     /** Sample events: JSON values (sent as JSON), or strings for a `text` source. */
-    events: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 1000 }),
+    events: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1, maxItems: 1000 })),
+    /**
+     * Instead of `events`: the newest N messages of the pipeline's source topic, read without
+     * committing (as `GET /v1/pipelines/:id/peek`), run as the worker would (binary formats too).
+     */
+    source_last: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
     /** Handler version number; defaults to the pipeline's current version. */
     version: Type.Optional(Type.Integer({ minimum: 1 })),
     topic: Type.Optional(Type.String({ description: "Topic name passed to the handler's log tags." })),
@@ -251,6 +256,8 @@ export type TestRunRequest = Static<typeof TestRunRequest>;
 
 export const TestRunEventResult = Type.Object({
   index: Type.Integer(),
+  /** With `source_last`: where the message came from. */
+  source: Type.Optional(Type.Object({ partition: Type.Integer(), offset: Type.String() })),
   ok: Type.Boolean(),
   rows: Type.Array(Type.Unknown()),
   row_count: Type.Integer(),

@@ -38,6 +38,21 @@ import type { BundleOptions, HandlerBundle } from "./bundle.ts";
 import { Http, type WeirClientOptions } from "./http.ts";
 import { readSse } from "./sse.ts";
 
+/** `GET /v1/pipelines/:id/peek`: values as UTF-8 text, or base64 when they are not. */
+export interface PeekResponse {
+  topic: string;
+  truncated: boolean;
+  items: {
+    partition: number;
+    offset: string;
+    timestamp: string;
+    key: string | null;
+    value: string | null;
+    value_base64: string | null;
+    size: number;
+  }[];
+}
+
 /** A pipeline spec as sent by users (defaults are filled in by the API). */
 export type PipelineSpecInput = {
   name: string;
@@ -214,6 +229,16 @@ export class WeirClient {
     opts: { version?: number; topic?: string } = {},
   ): Promise<TestRunResponse> {
     return this.http.json("POST", `/v1/pipelines/${enc(id)}/test`, { body: { events, ...opts } });
+  }
+  /** Run the newest `last` messages of the source topic through the sandbox (read without committing). */
+  testRunOnSource(id: string, last: number, opts: { version?: number } = {}): Promise<TestRunResponse> {
+    return this.http.json("POST", `/v1/pipelines/${enc(id)}/test`, { body: { source_last: last, ...opts } });
+  }
+  /** The newest messages of the source topic, read without committing (at most 100 and 4 MiB). */
+  peek(id: string, opts: { limit?: number; maxBytes?: number } = {}): Promise<PeekResponse> {
+    return this.http.json("GET", `/v1/pipelines/${enc(id)}/peek`, {
+      query: { limit: opts.limit, max_bytes: opts.maxBytes },
+    });
   }
 
   // --- logs ---

@@ -3,11 +3,19 @@
  * Touches neither Kafka nor the sink: rows, logs, per-event errors and timings come back in the body.
  */
 import { performance } from "node:perf_hooks";
-import { TestRunRequest, TestRunResponse, WeirError } from "@weir/core";
+import { checkEgress, TestRunRequest, TestRunResponse, WeirError } from "@weir/core";
 import { getVersion, getVersionById } from "@weir/db";
-import { createProcessSandbox } from "@weir/sandbox";
+import {
+  createProcessSandbox,
+  isBinaryFormat,
+  type MessageFormat,
+  type SandboxMessage,
+  sandboxFormat,
+} from "@weir/sandbox";
 import type { FastifyInstance } from "fastify";
 import type { AppContext } from "../context.ts";
+import { egressPolicyOf } from "../egress.ts";
+import { PEEK_MAX_BYTES, peekSource } from "../peek.ts";
 import { mustGetPipeline, openSpec } from "../pipelines-service.ts";
 import { IdParams, responses } from "../schemas.ts";
 
@@ -48,19 +56,49 @@ export async function testRunRoutes(app: FastifyInstance, { ctx }: { ctx: AppCon
         );
       }
       const spec = openSpec(ctx, pipeline);
-      // Test events arrive as JSON: for json, otlp_json and otlp_proto sources they are the decoded
-      // objects the handler sees (an otlp_proto message decodes to the otlp_json object).
-      const format: "text" | "json" = spec.source.config.format === "text" ? "text" : "json";
+      const { events, source_last: last } = req.body;
+      if ((events === undefined) === (last === undefined))
+        throw new WeirError("VALIDATION", "/body: give either events or source_last", {
+          details: { issues: [{ path: "/body/events", message: "give either events or source_last" }] },
+        });
       const topic = req.body.topic ?? spec.source.config.topic;
-      const messages = req.body.events.map((event, i) => {
-        const value = format === "text" && typeof event === "string" ? event : JSON.stringify(event);
-        if (value === undefined) {
-          throw new WeirError("VALIDATION", `/body/events/${i}: not representable as JSON`, {
-            details: { issues: [{ path: `/body/events/${i}`, message: "not representable as JSON" }] },
-          });
-        }
-        return { value, meta: { topic, partition: 0, offset: String(i), format } };
-      });
+      let format: MessageFormat;
+      let messages: SandboxMessage[];
+      let sources: { partition: number; offset: string }[] | undefined;
+      if (last !== undefined) {
+        // Real messages, as the worker runs them: raw bytes for binary formats, text otherwise.
+        const egress = egressPolicyOf(ctx.env);
+        await checkEgress(egress, spec, "source");
+        const peeked = await peekSource(spec, egress, last, PEEK_MAX_BYTES);
+        format = sandboxFormat(spec.source.config);
+        const binary = isBinaryFormat(format);
+        sources = peeked.messages.map((m) => ({ partition: m.partition, offset: m.offset }));
+        messages = peeked.messages.map((m) => ({
+          value: binary ? new Uint8Array(m.value ?? Buffer.alloc(0)) : (m.value?.toString("utf8") ?? ""),
+          meta: { topic: spec.source.config.topic, partition: m.partition, offset: m.offset, format },
+        }));
+        if (messages.length === 0)
+          throw new WeirError(
+            "NOT_FOUND",
+            `source topic ${spec.source.config.topic} has no messages to test on`,
+            {
+              details: { issues: [{ path: "/body/source_last", message: "the source topic is empty" }] },
+            },
+          );
+      } else {
+        // Test events arrive as JSON: for json, otlp_json and otlp_proto sources they are the decoded
+        // objects the handler sees (an otlp_proto message decodes to the otlp_json object).
+        format = spec.source.config.format === "text" ? "text" : "json";
+        messages = events!.map((event, i) => {
+          const value = format === "text" && typeof event === "string" ? event : JSON.stringify(event);
+          if (value === undefined) {
+            throw new WeirError("VALIDATION", `/body/events/${i}: not representable as JSON`, {
+              details: { issues: [{ path: `/body/events/${i}`, message: "not representable as JSON" }] },
+            });
+          }
+          return { value, meta: { topic, partition: 0, offset: String(i), format } };
+        });
+      }
       const started = performance.now();
       const sandbox = await createProcessSandbox({
         code: version.code,
@@ -73,6 +111,7 @@ export async function testRunRoutes(app: FastifyInstance, { ctx }: { ctx: AppCon
       });
       try {
         const results = await sandbox.runBatch(messages);
+        const from = (index: number) => (sources?.[index] ? { source: sources[index] } : {});
         return {
           pipeline_id: pipeline.id,
           version: version.version,
@@ -81,6 +120,7 @@ export async function testRunRoutes(app: FastifyInstance, { ctx }: { ctx: AppCon
             r.ok
               ? {
                   index,
+                  ...from(index),
                   ok: true,
                   rows: parseRows(r.rows),
                   row_count: r.rowCount,
@@ -90,6 +130,7 @@ export async function testRunRoutes(app: FastifyInstance, { ctx }: { ctx: AppCon
                 }
               : {
                   index,
+                  ...from(index),
                   ok: false,
                   rows: [],
                   row_count: 0,

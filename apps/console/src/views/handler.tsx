@@ -108,11 +108,17 @@ function TestPanel({ id, versions }: { id: string; versions: HandlerVersionView[
   const [result, setResult] = useState<TestRunResponse | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const run = async () => {
+  const [last, setLast] = useState("10");
+  const run = async (fromSource = false) => {
     setBusy(true);
     setError(null);
     try {
-      setResult(await api.testRun(id, parseEvents(events), version ? Number(version) : undefined));
+      const v = version ? Number(version) : undefined;
+      setResult(
+        fromSource
+          ? await api.testRunOnSource(id, Number(last), v)
+          : await api.testRun(id, parseEvents(events), v),
+      );
     } catch (err) {
       setResult(null);
       setError((err as Error).message);
@@ -142,8 +148,21 @@ function TestPanel({ id, versions }: { id: string; versions: HandlerVersionView[
             </option>
           ))}
         </select>
-        <button type="button" disabled={busy || versions.length === 0} onClick={run}>
+        <button type="button" disabled={busy || versions.length === 0} onClick={() => run()}>
           Run
+        </button>
+        <span class="muted small">or the newest</span>
+        <input
+          type="number"
+          min={1}
+          max={100}
+          value={last}
+          aria-label="source messages"
+          style={{ width: "4.5em" }}
+          onInput={(e) => setLast((e.target as HTMLInputElement).value)}
+        />
+        <button type="button" disabled={busy || versions.length === 0} onClick={() => run(true)}>
+          Run on source messages
         </button>
       </div>
       {error && <p class="error">{error}</p>}
@@ -152,7 +171,8 @@ function TestPanel({ id, versions }: { id: string; versions: HandlerVersionView[
           {result.results.map((r) => (
             <li key={r.index} class={r.ok ? "ok" : "failed"} data-ok={String(r.ok)}>
               <span class="small muted">
-                v{result.version} · {r.duration_ms.toFixed(1)} ms · {r.row_count} row
+                {r.source ? `partition ${r.source.partition} offset ${r.source.offset} · ` : ""}v
+                {result.version} · {r.duration_ms.toFixed(1)} ms · {r.row_count} row
                 {r.row_count === 1 ? "" : "s"}
               </span>
               {r.error && (

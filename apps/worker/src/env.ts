@@ -2,7 +2,7 @@
  * The worker's configuration: one validated object, parsed once at boot from the environment.
  * Unknown or malformed values stop the worker with a message naming the variable.
  */
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 
@@ -52,9 +52,10 @@ const WorkerEnv = Type.Object({
   WEIR_WORKER_IDLE_UNLOAD_MS: Type.Integer({ default: 30_000, minimum: 0 }),
   /** Pipelines per cell (child process). Measured: see README "Process model". */
   WEIR_WORKER_CELL_SIZE: Int(8, 1),
-  /** Cells at most (cordoned ones aside): beyond CELL_SIZE x MAX_CELLS pipelines, cells grow instead
-   * of multiplying, so many idle pipelines share a few processes (a cell costs ~120 MB by itself). */
-  WEIR_WORKER_MAX_CELLS: Int(4, 1),
+  /** Cells at most (cordoned ones aside; default: the cores, at least 2): beyond CELL_SIZE x MAX_CELLS
+   * pipelines, cells grow instead of multiplying, so many idle pipelines share a few processes (a cell
+   * costs ~120 MB by itself, and more cells than cores add no throughput). */
+  WEIR_WORKER_MAX_CELLS: Int(Math.max(2, availableParallelism()), 1),
   /** How often a cell reports to the supervisor (status, in-flight calls, progress, metrics). */
   WEIR_WORKER_CELL_REPORT_MS: Int(250, 50),
   /** A handler call older than timeout_ms plus this is ended by killing its cell (HANDLER_TIMEOUT). */

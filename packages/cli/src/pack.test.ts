@@ -35,9 +35,10 @@ const figures: Record<string, number | string> = {};
 let api: ApiProcess | undefined;
 
 /**
- * Run a command, failing the test with its output when it exits non-zero or runs past 9 minutes (a
- * hang guard, not a speed target: `npm install` compiles isolated-vm from source, 2-5 min on two busy
- * cores; a CI run killed it at 4).
+ * Run a command, failing the test with its output when it exits non-zero or runs past 4 minutes (a
+ * hang guard, not a speed target). `npm install` reaches the registry: under turbo that needs the
+ * machine's CA and proxy settings, which turbo.json passes through to test tasks (without them npm
+ * retried TLS failures silently until this guard killed it).
  * Asynchronous: a synchronous child blocks the vitest worker, whose reports then time out. npm gets
  * a clean environment: none of the `npm_config_*` settings pnpm and turbo hand to test scripts
  * (workspace catalogs, lockfile checks), the user's own npm cache, and offline-first installs.
@@ -77,7 +78,7 @@ function sh(
     child.stderr.on("data", (d) => {
       stderr += d;
     });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 540_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 240_000);
     child.on("error", reject);
     child.on("close", (status, signal) => {
       clearTimeout(timer);

@@ -44,7 +44,7 @@ const opts = new Command()
   .option("--idle-seconds <n>", "length of the idle measurement window", int("--idle-seconds", 5), 30)
   .option(
     "--settle-seconds <n>",
-    "wait after all are running before measuring (past WEIR_WORKER_IDLE_UNLOAD_MS, 30 s by default, so idle means idle)",
+    "wait after all are running before measuring (isolates stay loaded until WEIR_WORKER_IDLE_UNLOAD_MS, 5 min; measured not to change idle RSS)",
     int("--settle-seconds", 0),
     35,
   )

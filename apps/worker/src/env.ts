@@ -49,7 +49,7 @@ const WorkerEnv = Type.Object({
   WEIR_WORKER_FETCH_WAIT_MS: Int(2000, 50),
   /** A pipeline's handler isolates are unloaded after this long without a message (ms; 0: never) and
    * loaded again by the next one: an idle pipeline holds no isolate. */
-  WEIR_WORKER_IDLE_UNLOAD_MS: Type.Integer({ default: 30_000, minimum: 0 }),
+  WEIR_WORKER_IDLE_UNLOAD_MS: Type.Integer({ default: 300_000, minimum: 0 }),
   /** Pipelines per cell (child process). Measured: see README "Process model". */
   WEIR_WORKER_CELL_SIZE: Int(8, 1),
   /** Cells at most (cordoned ones aside; default: the cores, at least 2): beyond CELL_SIZE x MAX_CELLS

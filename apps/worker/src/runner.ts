@@ -389,7 +389,7 @@ export class PipelineRunner {
     let busy = false;
     for (const p of this.partitions.values()) if (p.paused || !p.batch.empty) busy = true;
     if (!busy) {
-      const idleMs = this.deps.idleUnloadMs ?? 30_000;
+      const idleMs = this.deps.idleUnloadMs ?? 300_000;
       if (idleMs > 0 && this.handler?.unloadIfIdle(idleMs)) this.log.debug("idle: handler isolates unloaded");
       this.armFlusher(false);
       return;

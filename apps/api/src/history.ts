@@ -11,22 +11,9 @@
  * most `maxPipelines` pipelines (the one updated longest ago is dropped first). Nothing is stored on
  * disk: an API restart starts an empty history.
  */
-import type { Counters, PartitionLag } from "@weir/core";
+import type { Counters, HistoryPoint, PartitionLag } from "@weir/core";
 
-export interface HistoryPoint {
-  /** Start of the time bucket, epoch ms. */
-  t: number;
-  /** Workers whose reports were summed. */
-  workers: number;
-  messages_in: number;
-  rows_out: number;
-  dropped: number;
-  failed: number;
-  dlq: number;
-  retries: number;
-  /** Total lag over every partition, in messages. */
-  lag: number;
-}
+export type { HistoryPoint };
 
 export interface HistoryOptions {
   /** Width of a time bucket: reports within one bucket update one point. */

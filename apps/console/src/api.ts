@@ -8,6 +8,7 @@ import type {
   DlqReplayResponse,
   HandlerVersionDetail,
   HandlerVersionView,
+  HistoryPoint,
   LogEntry,
   LogPage,
   PipelinePage,
@@ -16,7 +17,7 @@ import type {
   VersionList,
 } from "@weir/core";
 
-export type { DlqRecord, HandlerVersionView, LogEntry, PipelineView, TestRunResponse };
+export type { DlqRecord, HandlerVersionView, HistoryPoint, LogEntry, PipelineView, TestRunResponse };
 
 const KEY = "weir.token";
 
@@ -75,18 +76,6 @@ async function call<T>(method: string, path: string, body?: unknown, contentType
 }
 
 const enc = encodeURIComponent;
-
-export interface HistoryPoint {
-  t: number;
-  workers: number;
-  messages_in: number;
-  rows_out: number;
-  dropped: number;
-  failed: number;
-  dlq: number;
-  retries: number;
-  lag: number;
-}
 
 /** A compile problem: 1-based line and column (0 when not tied to a place). */
 export interface Diagnostic {

@@ -35,6 +35,17 @@ export const CountersSchema = Type.Object({
   retries: Type.Number(),
 });
 
+/** One point of a pipeline's report history (GET /v1/pipelines/:id/history): counters summed over workers. */
+export const HistoryPointSchema = Type.Composite([
+  Type.Object({
+    t: Type.Number({ description: "Start of the time bucket, epoch ms." }),
+    workers: Type.Integer({ description: "Live workers whose latest reports were summed." }),
+  }),
+  CountersSchema,
+  Type.Object({ lag: Type.Number({ description: "Total lag over every partition." }) }),
+]);
+export type HistoryPoint = Static<typeof HistoryPointSchema>;
+
 export const PartitionLagSchema = Type.Object({
   topic: Type.String(),
   partition: Type.Integer(),

@@ -3,10 +3,17 @@
  * (`placement_history`, bounded per pipeline), and what the placement pass reads (pipelines' pool,
  * replicas and partitions; workers' pool and last heartbeat). The rule itself lives in the API.
  */
-import { and, desc, eq, gte } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, gte } from "drizzle-orm";
 import type { Db } from "./open.ts";
 import { bumpRevision } from "./pipelines.ts";
-import { assignments, pipelines, placementHistory, type WorkerRow, workers } from "./schema.ts";
+import {
+  assignments,
+  type PipelineRow,
+  pipelines,
+  placementHistory,
+  type WorkerRow,
+  workers,
+} from "./schema.ts";
 
 /** History rows kept per pipeline. */
 export const PLACEMENT_HISTORY_LIMIT = 50;
@@ -64,15 +71,15 @@ export function assignmentsOf(db: Db, pipelineId: string): { workerId: string; s
     .sort((a, b) => a.workerId.localeCompare(b.workerId));
 }
 
-export function assignedTo(db: Db, workerId: string): Set<string> {
-  return new Set(
-    db.orm
-      .select({ id: assignments.pipelineId })
-      .from(assignments)
-      .where(eq(assignments.workerId, workerId))
-      .all()
-      .map((r) => r.id),
-  );
+/** The pipelines placed on a worker (its rows only, in creation order): what its desired-state poll returns. */
+export function pipelinesOn(db: Db, workerId: string): PipelineRow[] {
+  return db.orm
+    .select(getTableColumns(pipelines))
+    .from(pipelines)
+    .innerJoin(assignments, eq(assignments.pipelineId, pipelines.id))
+    .where(eq(assignments.workerId, workerId))
+    .orderBy(asc(pipelines.createdAt), asc(pipelines.id))
+    .all();
 }
 
 export interface PlacementChangeRow {

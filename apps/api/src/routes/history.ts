@@ -3,22 +3,11 @@
  * rows in/out, DLQ, retries and lag over the last hour. Same access as the pipeline's status.
  */
 import { Type } from "@sinclair/typebox";
+import { HistoryPointSchema } from "@weir/core";
 import type { FastifyInstance } from "fastify";
 import type { AppContext } from "../context.ts";
 import { mustGetPipeline } from "../pipelines-service.ts";
 import { IdParams, responses } from "../schemas.ts";
-
-const HistoryPointSchema = Type.Object({
-  t: Type.Number({ description: "Start of the time bucket, epoch ms." }),
-  workers: Type.Integer({ description: "Live workers whose latest reports were summed." }),
-  messages_in: Type.Number(),
-  rows_out: Type.Number(),
-  dropped: Type.Number(),
-  failed: Type.Number(),
-  dlq: Type.Number(),
-  retries: Type.Number(),
-  lag: Type.Number({ description: "Total lag over every partition." }),
-});
 
 export const HistoryResponse = Type.Object({
   bucket_ms: Type.Integer(),

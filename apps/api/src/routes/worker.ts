@@ -25,11 +25,11 @@ import {
 } from "@weir/core";
 import {
   allPipelines,
-  assignedTo,
   currentRevision,
   getPipeline,
   getVersionById,
   type PipelineRow,
+  pipelinesOn,
   recordHeartbeat,
   replaceReports,
   setPartitions,
@@ -130,10 +130,9 @@ export async function workerRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
       return ctx.db.sqlite.transaction((): DesiredStateResponse => {
         const revision = currentRevision(ctx.db);
         if (req.query.since === revision) return { changed: false, revision, egress, etag: req.query.etag };
-        const placed = workerId === undefined ? undefined : assignedTo(ctx.db, workerId);
-        const mine = allPipelines(ctx.db).filter(
-          (row) => inPool(row, pool) && (placed === undefined || placed.has(row.id)),
-        );
+        // A named worker reads only the rows placed on it; an unnamed (older) one gets its whole pool.
+        const rows = workerId === undefined ? allPipelines(ctx.db) : pipelinesOn(ctx.db, workerId);
+        const mine = rows.filter((row) => inPool(row, pool));
         const etag = createHash("sha1")
           .update(mine.map((r) => `${r.id}:${r.revision}`).join(","))
           .digest("base64url");

@@ -166,6 +166,65 @@ describe("pipeline runner", () => {
     }
   });
 
+  it("runs the handler on the next batch while the previous insert is in flight, one insert per partition at a time", async () => {
+    // A slow receiver: each insert takes 700 ms. Rows carry the time the handler made them.
+    const requests: Array<{ start: number; end: number; ids: number[]; times: number[] }> = [];
+    let open = 0;
+    let maxOpen = 0;
+    const server: Server = createServer((req: IncomingMessage, res) => {
+      const start = Date.now();
+      open++;
+      maxOpen = Math.max(maxOpen, open);
+      let body = "";
+      req.on("data", (c) => {
+        body += c;
+      });
+      req.on("end", () => {
+        setTimeout(() => {
+          const rows = body
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as { id: number; t: number });
+          open--;
+          requests.push({ start, end: Date.now(), ids: rows.map((r) => r.id), times: rows.map((r) => r.t) });
+          res.writeHead(200).end("ok");
+        }, 700);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ingest`;
+    try {
+      const topic = await createTopic(1);
+      await produce(
+        topic,
+        Array.from({ length: 400 }, (_, i) => ({ id: i })),
+      );
+      const desired = await desiredPipeline({
+        topic,
+        handler: "export function handler(d: { id: number }) { return { id: d.id, t: Date.now() }; }",
+        sink: {
+          type: "webhook",
+          config: { url, format: "ndjson", max_batch_wait_ms: 5000, max_batch_rows: 100 },
+        },
+      });
+      // Small sandbox calls, so that the handler's calls and the inserts can interleave.
+      const runner = start(new PipelineRunner(desired, { ...testDeps(), sandboxChunk: 10 }));
+      await waitFor(async () => (await committed(`weir-${desired.id}`, topic)) === 400, {
+        what: "commit of 400",
+        timeoutMs: 30_000,
+      });
+      const ids = requests.flatMap((r) => r.ids);
+      expect(ids).toEqual(Array.from({ length: 400 }, (_, i) => i)); // every row once, in offset order
+      expect(maxOpen).toBe(1); // one partition: never two inserts at once
+      // Batch 2's rows were made while batch 1's insert was still in flight (before: after it).
+      expect(Math.min(...requests[1]!.times)).toBeLessThan(requests[0]!.end);
+      expect(Math.max(...requests[1]!.times)).toBeLessThan(requests[0]!.end);
+      await runner.stop();
+    } finally {
+      server.close();
+    }
+  });
+
   it("shares partitions between two runners of the same pipeline with no loss or duplicate", async () => {
     const topic = await createTopic(4);
     const table = await createTable();

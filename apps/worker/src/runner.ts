@@ -221,6 +221,11 @@ export class PipelineRunner {
     this.partitions.clear();
   }
 
+  /** Still this partition's state: not reassigned away and not reset after a failed delivery. */
+  private current(p: PartitionState): boolean {
+    return p.generation === this.generation && this.partitions.get(p.partition) === p;
+  }
+
   private partitionState(partition: number): PartitionState {
     let p = this.partitions.get(partition);
     if (!p || p.generation !== this.generation) {
@@ -247,7 +252,7 @@ export class PipelineRunner {
     const p = this.partitionState(b.partition);
     p.highWatermark = b.highWatermark;
     p.heartbeat = b.heartbeat;
-    const live = () => !this.stopping && b.isActive() && p.generation === this.generation;
+    const live = () => !this.stopping && b.isActive() && this.current(p);
     await p.lock(async () => {
       if (!live()) return;
       p.loaded ??= this.loadCommitted(p);
@@ -274,7 +279,10 @@ export class PipelineRunner {
           this.count(p.batch.add(m, r, now, (error) => this.failure(b.partition, m, error, attempts)));
           if (!this.flusherBusy && !this.stopping) this.armFlusher(true);
           b.resolve(m.offset);
-          if (p.batch.due(m.offset, p.cutAt, this.limits)) await this.flush(p);
+          if (p.batch.due(m.offset, p.cutAt, this.limits)) {
+            await this.flush(p);
+            if (!live()) return; // the batch before failed to deliver: this partition reads again from there
+          }
           // The chunk's later messages ran before this one's last attempt: run them again, in order.
           if (attempts > 1) break;
         }
@@ -289,8 +297,7 @@ export class PipelineRunner {
   private async retryAfter(b: SourceBatch, p: PartitionState, m: SourceMessage, first: RunResult) {
     // Deliver what came before it now rather than after the waits (not when cutting at a pending mark).
     if (p.cutAt === null) await this.flush(p);
-    p.paused = true;
-    this.source?.pause(p.partition);
+    this.hold(p, "retry");
     try {
       return await this.handler!.retryAfter(b, m, first, {
         retry: this.spec.retry,
@@ -310,9 +317,8 @@ export class PipelineRunner {
         },
       });
     } finally {
-      p.paused = false;
       p.lastProgressAt = Date.now(); // the stall watchdog skipped the paused partition: restart its clock
-      if (!this.stopping) this.source?.resume(p.partition);
+      this.release(p, "retry");
     }
   }
 
@@ -387,7 +393,7 @@ export class PipelineRunner {
 
   private flushAged(): void {
     let busy = false;
-    for (const p of this.partitions.values()) if (p.paused || !p.batch.empty) busy = true;
+    for (const p of this.partitions.values()) if (p.paused || !p.batch.empty || p.delivering) busy = true;
     if (!busy) {
       const idleMs = this.deps.idleUnloadMs ?? 300_000;
       if (idleMs > 0 && this.handler?.unloadIfIdle(idleMs)) this.log.debug("idle: handler isolates unloaded");
@@ -400,17 +406,41 @@ export class PipelineRunner {
       if (p.paused) p.heartbeat?.().catch(() => undefined);
       if (!p.batch.aged(now, p.cutAt, this.limits)) continue;
       p.lock(async () => {
-        if (p.generation === this.generation && p.batch.aged(Date.now(), p.cutAt, this.limits)) {
-          await this.flush(p);
-        }
+        if (this.current(p) && p.batch.aged(Date.now(), p.cutAt, this.limits)) await this.flush(p);
       }).catch((err) => this.fail(err, "flush"));
     }
   }
 
-  /** Stage 4 and the commit: DLQ, pending mark, rows to the sink, then the offset after the batch. */
+  /**
+   * Cut the open batch and hand it to delivery (stage 4 and the commit), without waiting for it:
+   * the partition goes on fetching and running the handler while the insert is in flight. At most
+   * one batch per partition is in delivery: a second flush waits for the first (so memory holds at
+   * most the open batch and the one being written, and deliveries and commits stay in offset order).
+   */
   private async flush(p: PartitionState): Promise<void> {
+    if (p.delivering) await p.delivering;
+    if (!this.current(p)) return;
     const b = p.batch;
     if (b.empty) return;
+    p.batch = new OpenBatch();
+    p.cutAt = null;
+    const delivery = this.deliver(p, b).then(
+      () => undefined,
+      (err) => this.deliveryFailed(p, b, err),
+    );
+    p.delivering = delivery;
+    void delivery.finally(() => {
+      if (p.delivering === delivery) p.delivering = null;
+    });
+  }
+
+  /** Wait until this partition has no batch in delivery. */
+  private async drained(p: PartitionState): Promise<void> {
+    while (p.delivering) await p.delivering;
+  }
+
+  /** Stage 4 and the commit for one batch: DLQ, pending mark, rows to the sink, then the offset after it. */
+  private async deliver(p: PartitionState, b: OpenBatch): Promise<void> {
     const first = b.firstOffset!;
     const last = b.lastOffset!;
     if (b.failures.length > 0) await this.writeDlq(b.failures);
@@ -456,12 +486,43 @@ export class PipelineRunner {
       this.flushed(p.partition, b);
     }
     await this.commit(p, nextOffset(last), null);
-    p.batch = new OpenBatch();
-    p.cutAt = null;
-    if (p.paused) {
-      p.paused = false;
-      this.source?.resume(p.partition);
+    this.release(p, "sink");
+  }
+
+  /**
+   * A delivery that failed without the pipeline stopping or the partition moving (a commit the broker
+   * refused, a DLQ write that ran out of attempts): nothing from the batch on is committed, so drop
+   * this partition's state (the open batch after it included) and read again from the batch's first
+   * offset, as a restart of the consumer would.
+   */
+  private deliveryFailed(p: PartitionState, b: OpenBatch, err: unknown): void {
+    this.release(p, "sink");
+    if (this.stopping || !this.current(p)) {
+      // Nothing after the last commit is lost: the next owner (or the next start) replays it.
+      this.log.warn(
+        { err, partition: p.partition },
+        "delivery ended without a commit; the next owner replays",
+      );
+      return;
     }
+    this.fail(err, "flush");
+    this.partitions.delete(p.partition);
+    this.source?.seek(p.partition, b.firstOffset!);
+  }
+
+  /** Hold a partition's fetching back (sink retries or a handler's retry); resumed when neither holds it. */
+  private hold(p: PartitionState, why: "sink" | "retry"): void {
+    const was = p.paused;
+    if (why === "sink") p.sinkPaused = true;
+    else p.retryPaused = true;
+    if (!was) this.source?.pause(p.partition);
+  }
+
+  private release(p: PartitionState, why: "sink" | "retry"): void {
+    if (!p.paused) return;
+    if (why === "sink") p.sinkPaused = false;
+    else p.retryPaused = false;
+    if (!p.paused && !this.stopping) this.source?.resume(p.partition);
   }
 
   /** A failed sink attempt: count it, hold the partition back (no more fetching) until it succeeds. */
@@ -470,10 +531,7 @@ export class PipelineRunner {
     this.deps.metrics.retries.inc({ pipeline: this.id });
     this.lastError = error;
     if (attempt >= 2) this.state = "failing";
-    if (!p.paused) {
-      p.paused = true;
-      this.source?.pause(p.partition);
-    }
+    this.hold(p, "sink");
     this.workerLog("warn", `sink write failed, retrying: ${error.message}`, {
       partition: p.partition,
       attempt,
@@ -593,7 +651,9 @@ export class PipelineRunner {
     if (this.timer) clearInterval(this.timer);
     await this.starting?.catch(() => undefined);
     this.source?.pause();
-    const drain = Promise.allSettled([...this.partitions.values()].map((p) => p.lock(() => this.flush(p))));
+    const drain = Promise.allSettled(
+      [...this.partitions.values()].map((p) => p.lock(() => this.flush(p)).then(() => this.drained(p))),
+    );
     const timer = setTimeout(() => this.abort.abort(), timeoutMs);
     const results = await drain;
     clearTimeout(timer);

@@ -155,6 +155,15 @@ export class KafkaSource implements Source {
     this.consumer?.resume([{ topic: this.topic, partitions: [partition] }]);
   }
 
+  seek(partition: number, offset: string): void {
+    try {
+      this.consumer?.seek({ topic: this.topic, partition, offset });
+    } catch (err) {
+      // Not running: the next start reads from the committed offset anyway.
+      this.o.log.warn({ err, partition, offset }, "seek failed");
+    }
+  }
+
   memberId(): string | null {
     return this.member;
   }

@@ -1,6 +1,8 @@
 /**
  * Per-partition state of a running pipeline: the open batch, a lock that serialises the consumer
- * callback with the wait-time flusher, the pending cut point after a takeover, and lag figures.
+ * callback with the wait-time flusher, the batch being delivered (at most one: the next batch fills
+ * while the previous one's insert is in flight), the pending cut point after a takeover, and lag
+ * figures.
  */
 import { OpenBatch } from "./batch.ts";
 
@@ -12,7 +14,15 @@ export class PartitionState {
   loaded: Promise<void> | null = null;
   committed: string | null = null;
   highWatermark: string | null = null;
-  paused = false;
+  /** Held back while the sink retries this partition's batch. */
+  sinkPaused = false;
+  /** Held back while a message waits out its handler's RetryAfterError. */
+  retryPaused = false;
+  /**
+   * The delivery of the batch flushed last (DLQ, pending mark, sink, commit), null when none is in
+   * flight. Deliveries of a partition run one at a time, in offset order.
+   */
+  delivering: Promise<void> | null = null;
   /** Last time a message finished or an offset was committed here (stall detection). */
   lastProgressAt = Date.now();
   /** The latest heartbeat callback kafkajs handed us for this partition. */
@@ -31,6 +41,11 @@ export class PartitionState {
     this.topic = topic;
     this.partition = partition;
     this.generation = generation;
+  }
+
+  /** Fetching is held back (sink retries or a handler retry): no new messages arrive meanwhile. */
+  get paused(): boolean {
+    return this.sinkPaused || this.retryPaused;
   }
 
   /** Run `fn` after every earlier locked call of this partition has settled. */

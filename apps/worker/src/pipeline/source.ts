@@ -55,6 +55,8 @@ export interface Source {
   commit(partition: number, offset: string, metadata: string | null): Promise<void>;
   pause(partition?: number): void;
   resume(partition: number): void;
+  /** Read a partition again from `offset` (after a delivery failed: nothing from there on is committed). */
+  seek(partition: number, offset: string): void;
   /** This source's identity in its consumer group, for eviction if its process is killed. */
   memberId(): string | null;
   /** Partitions of the topic as last read from the cluster's metadata (null before), for placement. */

@@ -5,9 +5,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { ChildOptions } from "./child/harness.ts";
 import { clientLines, compareClients, runClientMatrix } from "./clients.ts";
 import { computeFloor } from "./compute.ts";
-import { benchMessage } from "./data.ts";
+import { benchMessage, benchValue } from "./data.ts";
+import { decodeCost } from "./decode.ts";
 import { transformToNdjson } from "./handler.ts";
 import { createTopic, deleteTopic, type LoadStats, loadTopic } from "./load.ts";
+import { type ConsumerFigures, runToCompletion } from "./measure.ts";
+import { type BenchResults, busyTargetLines, summary, targetLines } from "./report.ts";
 import { percentile, summarize, sustainedRate } from "./stats.ts";
 import { countRows, createTable, dropTable } from "./tables.ts";
 
@@ -33,10 +36,42 @@ describe("bench pieces", () => {
   it("computes the compute floor over a tiny N", () => {
     const r = computeFloor(spec, 5, 2);
     expect(r.messages).toBe(5);
+    expect(r.spans).toBe(100);
     expect(r.rows).toBeGreaterThan(0);
     expect(r.cpuSeconds).toBeGreaterThan(0);
     expect(r.parseCpuSeconds).toBeGreaterThan(0);
     expect(r.stringifyCpuSeconds).toBeGreaterThan(0);
+  });
+
+  it("otlp_proto values are the same requests: the plain handler writes byte-identical rows from them", () => {
+    for (const i of [0, 1, 5]) {
+      const json = benchValue(spec, i, "otlp_json");
+      const proto = benchValue(spec, i, "otlp_proto");
+      expect(typeof json.value).toBe("string");
+      expect(proto.value).toBeInstanceOf(Uint8Array);
+      expect(proto.spans).toBe(json.spans);
+      expect(proto.expectedRows).toBe(json.expectedRows);
+      expect((proto.value as Uint8Array).byteLength).toBeLessThan((json.value as string).length);
+      const a = transformToNdjson(json.value);
+      const b = transformToNdjson(proto.value);
+      expect(b.rows).toBe(json.expectedRows);
+      expect(b.text).toBe(a.text);
+    }
+    const f = computeFloor(spec, 4, 2, "otlp_proto");
+    expect(f.format).toBe("otlp_proto");
+    expect(f.rows).toBe(computeFloor(spec, 4, 2).rows);
+    expect(f.parseCpuSeconds).toBeGreaterThan(0);
+  });
+
+  it("measures decoding per span on the host and in an isolate, both formats", async () => {
+    const d = await decodeCost(spec, 6, { chunk: 4, rounds: 1 });
+    expect(d.messages).toBe(6);
+    expect(d.spans).toBe(120);
+    expect(d.host.jsonParseUsPerSpan).toBeGreaterThan(0);
+    expect(d.host.protoDecodeUsPerSpan).toBeGreaterThan(0);
+    expect(d.isolate.json.isolateCpuUsPerSpan).toBeGreaterThan(0);
+    expect(d.isolate.otlp_proto.isolateCpuUsPerSpan).toBeGreaterThan(0);
+    expect(d.protoBytesPerMessage).toBeLessThan(d.jsonBytesPerMessage);
   });
 
   it("percentiles are nearest-rank over every message", () => {
@@ -51,6 +86,107 @@ describe("bench pieces", () => {
     const log: [number, number][] = [];
     for (let s = 0; s <= 10; s++) log.push([10_000 + s * 1000, s * 1000]);
     expect(sustainedRate(log)).toBe(1000);
+  });
+});
+
+describe("targets block", () => {
+  const consumer = (cpuPerMRows: number, p99 = 500): ConsumerFigures => ({
+    messages: 10,
+    rows: 900,
+    rowsPerSec: 90_000,
+    rowsPerSecWall: 80_000,
+    messagesPerSec: 100,
+    cpuSeconds: cpuPerMRows * 0.0009,
+    cpuSecondsPerMillionRows: cpuPerMRows,
+    cpuSecondsPerMillionRowsSustained: null,
+    cores: 1,
+    peakRssMB: 400,
+    wallSeconds: 1,
+    latencyMs: { messages: 10, p50: 100, p95: 200, p99, max: p99, mean: 100 },
+  });
+  const load = { messages: 10, spans: 1000, expectedRows: 900, bytes: 800_000, seconds: 1 };
+  const span = (cpuPerMSpans: number) => ({
+    ...consumer(cpuPerMSpans / 0.9),
+    verifiedRows: 900,
+    cpuSecondsPerMillionSpans: cpuPerMSpans,
+    cpuSecondsPerMillionSpansSustained: null,
+  });
+  const results = (): Omit<BenchResults, "summary" | "targets"> => {
+    const protoWeir = span(9);
+    return {
+      schema: 5,
+      date: "2026-12-02T00:00:00.000Z",
+      git: { sha: "abc", dirty: false },
+      command: "npm run bench",
+      machine: { cpus: 2 },
+      versions: {},
+      settings: { spansPerMessage: 100, partitions: 4, weirCodec: "zstd" },
+      load: { ...load, messagesPerSec: 10, mbPerSec: 0.8 },
+      loads: [],
+      weir: protoWeir,
+      baselines: {},
+      formats: [
+        {
+          format: "otlp_proto",
+          codec: "zstd",
+          topic: "t1",
+          load: { ...load, messagesPerSec: 10, mbPerSec: 0.8 },
+          weir: protoWeir,
+          overhead: 0.1,
+          cpuPerRowVsPlain: 0.9,
+        },
+        {
+          format: "otlp_json",
+          codec: "zstd",
+          topic: "t2",
+          load: { ...load, messagesPerSec: 10, mbPerSec: 0.8 },
+          weir: span(20),
+        },
+      ],
+      ratios: {},
+      latencies: [
+        {
+          format: "otlp_proto",
+          codec: "zstd",
+          fraction: 0.8,
+          targetRowsPerSec: 72_000,
+          messagesPerSec: 80,
+          seconds: 10,
+          producedMessages: 800,
+          weir: consumer(9, 1200),
+        },
+      ],
+      serviceProcesses: { broker: null, server: null, notes: [] },
+    } as unknown as Omit<BenchResults, "summary" | "targets">;
+  };
+
+  it("one line per target, MET / MISSED / n/a, the 10-pipeline RSS slot open until busy fills it", () => {
+    const r = results();
+    const t = targetLines(r, busyTargetLines(r.busy));
+    const by = Object.fromEntries(t.map((x) => [x.key, x]));
+    expect(by["cpu.otlp_proto"]).toMatchObject({ measured: "9.00", met: true });
+    expect(by["cpu.otlp_json"]).toMatchObject({ measured: "20.00", met: false });
+    expect(by["overhead.otlp_proto"]).toMatchObject({ measured: "10.0%", met: true });
+    expect(by["overhead.otlp_json"]).toMatchObject({ measured: "not run", met: null });
+    expect(by["cpuPerRow.otlp_proto"]).toMatchObject({ measured: "0.90x", met: false });
+    expect(by["p99.otlp_proto"]).toMatchObject({ measured: "1,200 ms", met: false });
+    expect(by.rss10).toMatchObject({ measured: "not measured", met: null });
+
+    const filled = targetLines(r, [
+      { key: "rss10", what: "peak RSS, 10 pipelines", measured: "280 MB", target: "<= 300 MB", met: true },
+    ]);
+    expect(filled.filter((x) => x.key === "rss10")).toEqual([
+      { key: "rss10", what: "peak RSS, 10 pipelines", measured: "280 MB", target: "<= 300 MB", met: true },
+    ]);
+
+    const text = summary({ ...r, targets: t });
+    const block = text.slice(text.indexOf("targets (issue 17)"));
+    expect(block).toMatch(/worker CPU-s per 1M spans, otlp_proto\/zstd +9\.00 +<= 10 +MET/);
+    expect(block).toMatch(/worker CPU-s per 1M spans, otlp_json\/zstd +20\.00 +<= 18 +MISSED/);
+    expect(block).toMatch(
+      /p99 produce-to-insert at 80\.0% of max, otlp_proto\/zstd +1,200 ms +<= 1,000 ms +MISSED/,
+    );
+    expect(block).toMatch(/peak RSS, worker with 10 pipelines .* not measured +<= 300 MB +n\/a/);
   });
 });
 
@@ -177,5 +313,40 @@ describe("kafkajs vs @platformatic/kafka on compressed topics (real Kafka and Cl
     const lines = clientLines(m.consume, m.endToEnd).join("\n");
     expect(lines).toContain("zstd    platformatic / kafkajs");
     expect(lines).toContain(`snappy  @platformatic/kafka platformatic`);
+  }, 180_000);
+
+  it("Weir (format otlp_proto in its source) and (b) (decodeTraces) write every row of a zstd otlp_proto topic", async () => {
+    const messages = 6;
+    const topic = `bench-test-proto-${run}`;
+    await createTopic(kafka, topic, 2);
+    topics.push(topic);
+    const stats = await loadTopic(kafka, topic, 2, spec, messages, undefined, "zstd", "otlp_proto");
+    expect(stats.bytes).toBeLessThan(benchMessage(spec, 0).value.length * messages);
+    for (const child of ["weir", "plain"] as const) {
+      const table = `bench_test_proto_${child}_${run}`;
+      await createTable(ch, table);
+      tables.push(table);
+      const raw = await runToCompletion(
+        child,
+        {
+          brokers,
+          clickhouseUrl,
+          topic,
+          groupId: `bench-test-${run}-${child}`,
+          table,
+          expectedMessages: messages,
+          maxBatchRows: 50,
+          maxBatchWaitMs: 100,
+          partitionConcurrency: 2,
+          sandboxChunk: 10,
+          isolates: 1,
+          nodeFlags: [],
+          format: "otlp_proto",
+        },
+        child,
+      );
+      expect(raw.rows).toBe(stats.expectedRows);
+      expect(await countRows(ch, table)).toBe(stats.expectedRows);
+    }
   }, 180_000);
 });

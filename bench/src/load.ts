@@ -7,7 +7,7 @@
 import { compressionType, type KafkaCompression } from "@weir/connectors";
 import { PRODUCED_AT_HEADER } from "@weir/generator";
 import { type Kafka, type Message, Partitioners, type Producer } from "kafkajs";
-import { benchMessage, type DataSpec } from "./data.ts";
+import { type BenchValue, benchValue, type DataSpec, type InputFormat, valueBytes } from "./data.ts";
 
 export async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
   const admin = kafka.admin();
@@ -37,8 +37,9 @@ async function producer(kafka: Kafka): Promise<Producer> {
   return p;
 }
 
-function record(value: Buffer | string, partition: number, now: number): Message {
-  return { value, partition, timestamp: String(now), headers: { [PRODUCED_AT_HEADER]: String(now) } };
+function record(value: BenchValue, partition: number, now: number): Message {
+  const v = typeof value === "string" ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return { value: v, partition, timestamp: String(now), headers: { [PRODUCED_AT_HEADER]: String(now) } };
 }
 
 export interface LoadStats {
@@ -52,7 +53,9 @@ export interface LoadStats {
 /**
  * Generate and send `messages` messages round-robin over the partitions, as fast as the broker takes
  * them, 32 per send (8 per partition with 4 partitions: one record batch each, compressed with
- * `compression` by the producer, as the Collector's exporter does with its `compression` setting).
+ * `compression` by the producer, as the Collector's exporter does with its `compression` setting),
+ * each value encoded as `format` says (otlp_json: the JSON string; otlp_proto: protobuf bytes).
+ * `bytes` counts the values as produced (uncompressed).
  */
 export async function loadTopic(
   kafka: Kafka,
@@ -62,6 +65,7 @@ export async function loadTopic(
   messages: number,
   onProgress?: (sent: number) => void,
   compression: KafkaCompression = "none",
+  format: InputFormat = "otlp_json",
 ): Promise<LoadStats> {
   const codec = compressionType(compression);
   const p = await producer(kafka);
@@ -73,11 +77,11 @@ export async function loadTopic(
       const batch: Message[] = [];
       const now = Date.now();
       for (let k = 0; k < 32 && i < messages; k++, i++) {
-        const m = benchMessage(spec, i);
+        const m = benchValue(spec, i, format);
         batch.push(record(m.value, i % partitions, now));
         stats.spans += m.spans;
         stats.expectedRows += m.expectedRows;
-        stats.bytes += m.value.length;
+        stats.bytes += valueBytes(m.value);
       }
       const send = p.send({ topic, messages: batch, acks: -1, compression: codec }).then(() => {
         stats.messages += batch.length;
@@ -97,7 +101,8 @@ export async function loadTopic(
 
 /**
  * Produce pre-generated values at `perSecond` messages/s for `seconds`, sending whatever is due every
- * 10 ms, each record stamped when it is sent. Returns the number of messages sent.
+ * 10 ms, each record stamped when it is sent, each send's record batch compressed with `compression`.
+ * Returns the number of messages sent.
  */
 export async function producePaced(
   kafka: Kafka,
@@ -106,7 +111,9 @@ export async function producePaced(
   pool: Buffer[],
   perSecond: number,
   seconds: number,
+  compression: KafkaCompression = "none",
 ): Promise<{ messages: number; startedAt: number; seconds: number }> {
+  const codec = compressionType(compression);
   const p = await producer(kafka);
   const startedAt = Date.now();
   const total = Math.round(perSecond * seconds);
@@ -121,7 +128,7 @@ export async function producePaced(
         const batch: Message[] = [];
         for (const end = Math.min(due, sent + 8); sent < end; sent++)
           batch.push(record(pool[sent % pool.length]!, sent % partitions, now));
-        await p.send({ topic, messages: batch, acks: 1 });
+        await p.send({ topic, messages: batch, acks: 1, compression: codec });
       }
       await new Promise((r) => setTimeout(r, 10));
     }

@@ -4,12 +4,75 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import { type ClientComparison, type ClientEndToEnd, type ClientFigures, clientLines } from "./clients.ts";
 import type { ComputeResult } from "./compute.ts";
+import type { InputFormat } from "./data.ts";
+import type { DecodeCost } from "./decode.ts";
 import type { LoadStats } from "./load.ts";
 import type { BoxCpuFigures, ConsumerFigures } from "./measure.ts";
 import type { ProcessModelResults, SupervisedRun } from "./processmodel.ts";
 import type { ServiceLookup } from "./procstat.ts";
 
 export type { ClientComparison, ClientEndToEnd, ClientFigures };
+
+/** One consumer run's figures, with CPU per 1M spans next to CPU per 1M rows (schema 5). */
+export type SpanFigures = ConsumerFigures & {
+  verifiedRows: number;
+  /** The run's CPU over the spans of the messages it wrote (rows != spans: spans < 1 ms are dropped). */
+  cpuSecondsPerMillionSpans: number;
+  /** Between the 10% and 90% marks, per 1M spans; null when the run lacked the marks. */
+  cpuSecondsPerMillionSpansSustained: number | null;
+};
+
+/** Baseline (a) on one input format. */
+export type FloorFigures = ComputeResult & {
+  rowsPerSec: number;
+  cpuSecondsPerMillionRows: number;
+  cpuSecondsPerMillionSpans: number;
+  /** JSON.parse (otlp_json) or decodeTraces (otlp_proto) of every message + JSON.stringify of every row, no handler, per 1M rows. */
+  jsonFloorCpuSecondsPerMillionRows: number;
+};
+
+/** Everything measured on one input format's topic (schema 5). */
+export interface FormatRun {
+  format: InputFormat;
+  /** Batch codec of the topic Weir and (b) read for this format. */
+  codec: string;
+  topic: string;
+  load: LoadStats & { messagesPerSec: number; mbPerSec: number };
+  weir: SpanFigures;
+  /** (a): the handler as a plain function on this format's values in memory. */
+  computeFloor?: FloorFigures;
+  /** (b): the hand-written kafkajs consumer on the same topic. */
+  plainConsumer?: SpanFigures;
+  /** Platform overhead: (weir - (a)) / (a), CPU per 1M spans (0.15 = 15%). */
+  overhead?: number;
+  /** Weir / (b), CPU per row. */
+  cpuPerRowVsPlain?: number;
+}
+
+/** A fixed-rate run at `fraction` of the format's measured maximum (schema 5). */
+export interface LatencyRun {
+  format: InputFormat;
+  codec: string;
+  /** Of Weir's sustained rows/s on the same format in this invocation. */
+  fraction: number;
+  targetRowsPerSec: number;
+  messagesPerSec: number;
+  seconds: number;
+  producedMessages: number;
+  weir: ConsumerFigures;
+}
+
+/** One line of the targets block. `met` null: not measured in this run. */
+export interface TargetLine {
+  /** Stable id, e.g. "cpu.otlp_proto", "overhead.otlp_json", "p99.otlp_proto", "rss10". */
+  key: string;
+  what: string;
+  measured: string;
+  target: string;
+  met: boolean | null;
+  /** Printed after the verdict, e.g. the steady-state figure next to the whole-run one. */
+  note?: string;
+}
 
 export interface BenchResults {
   /**
@@ -20,8 +83,15 @@ export interface BenchResults {
    * 4: adds `processModel` (pairs of in-process and supervised runs of the same pipeline),
    * `weirSupervised` (the first pair's supervised run), their median ratios ("..., supervised /
    * in-process") and `cpuSecondsPerMillionRowsSustained` on every consumer run.
+   * 5: one topic per input format (`settings.formats`, compressed with `settings.weirCodec`), Weir,
+   * (a) and (b) once per format in `formats` (CPU per 1M spans, overhead over (a), CPU per row over
+   * (b)); `weir`, `baselines` and `load` are the first format's (as in schema 4); `loads` has the
+   * format of each topic; `latencies` at `settings.latencyFraction` of the max, per latency format
+   * (`latency` is the first); `decode` (lever 2: parse vs protobuf decode per span, host and
+   * isolate); `targets` (issue 17's, one line each); `busy` (10 pipelines, when measured). The
+   * client matrix (`--codecs`) reads otlp_json topics.
    */
-  schema: 4;
+  schema: 5;
   date: string;
   git: { sha: string; dirty: boolean };
   command: string;
@@ -29,7 +99,7 @@ export interface BenchResults {
   versions: Record<string, string>;
   settings: Record<string, unknown>;
   load: LoadStats & { messagesPerSec: number; mbPerSec: number };
-  weir: ConsumerFigures & { verifiedRows: number };
+  weir: SpanFigures;
   /**
    * The same pipeline through the worker's real process model (the first pair's run): its Supervisor
    * in the measured child, the runner in a forked cell; CPU and peak RSS are the supervisor's plus the
@@ -39,24 +109,25 @@ export interface BenchResults {
   /** Every in-process / supervised pair, and the median ratios. */
   processModel?: ProcessModelResults;
   baselines: {
-    computeFloor?: ComputeResult & {
-      rowsPerSec: number;
-      cpuSecondsPerMillionRows: number;
-      /** JSON.parse of every message + JSON.stringify of every row, no handler, per 1M rows. */
-      jsonFloorCpuSecondsPerMillionRows: number;
-    };
-    plainConsumer?: ConsumerFigures & { verifiedRows: number };
+    computeFloor?: FloorFigures;
+    plainConsumer?: SpanFigures;
   };
+  /** Per input format: Weir, (a), (b) and the ratios between them. */
+  formats: FormatRun[];
   ratios: Record<string, number>;
-  latency?: {
-    targetRowsPerSec: number;
+  /** The first of `latencies` (the target's). */
+  latency?: LatencyRun;
+  latencies?: LatencyRun[];
+  /** Lever 2: decoding cost per span, JSON.parse vs protobuf, on the host and inside an isolate. */
+  decode?: DecodeCost;
+  /** Per topic: format, codec, what the loader sent and how fast. */
+  loads: (LoadStats & {
+    format: string;
+    codec: string;
+    topic: string;
     messagesPerSec: number;
-    seconds: number;
-    producedMessages: number;
-    weir: ConsumerFigures;
-  };
-  /** Per codec topic: what the loader sent and how fast. */
-  loads: (LoadStats & { codec: string; topic: string; messagesPerSec: number; mbPerSec: number })[];
+    mbPerSec: number;
+  })[];
   /** Consume only, each client on each codec's topic. */
   clients?: ClientFigures[];
   /** The hand-written consumer (b) on each client and codec's topic. */
@@ -64,6 +135,12 @@ export interface BenchResults {
   clientComparison?: ClientComparison[];
   /** The broker and ClickHouse server processes whose CPU each consumer run reads (null: not measured, see notes). */
   serviceProcesses: ServiceLookup & { clockTicksPerSec: number };
+  /**
+   * 10 pipelines in one worker (supervisor plus cells), from busy.ts when it ran. Its target line
+   * comes from `busyTargetLines`.
+   */
+  busy?: unknown;
+  targets: TargetLine[];
   summary: string;
 }
 
@@ -105,72 +182,229 @@ export function packageVersion(name: string): string {
 
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
 const f2 = (x: number) => x.toFixed(2);
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
-export function summary(r: Omit<BenchResults, "summary">): string {
-  const w = r.weir;
-  const a = r.baselines.computeFloor;
-  const b = r.baselines.plainConsumer;
-  const lines = [
-    `Weir bench ${r.date} ${r.git.sha}${r.git.dirty ? "+dirty" : ""}  ${r.machine.cpus} cores, ${r.load.messages} messages x ${r.settings.spansPerMessage} spans = ${n(r.load.spans)} spans -> ${n(r.load.expectedRows)} rows, ${r.settings.partitions} partitions`,
-    `load: ${r.loads.map((l) => `${l.codec} ${n(l.messagesPerSec)} msg/s, ${f2(l.mbPerSec)} MB/s`).join("; ")} into Kafka; weir and (b) read the ${r.settings.weirCodec} topic`,
-    "",
-    "                          rows/s   CPU-s/1M rows   cores   peak RSS",
-    `  weir (sandbox, CH)  ${n(w.rowsPerSec).padStart(10)}   ${f2(w.cpuSecondsPerMillionRows).padStart(13)}   ${f2(w.cores).padStart(5)}   ${String(w.peakRssMB).padStart(5)} MB   (${n(w.verifiedRows)} rows verified in ClickHouse)`,
-  ];
-  const s = r.weirSupervised;
-  if (s)
-    lines.push(
-      `  weir supervised     ${n(s.rowsPerSec).padStart(10)}   ${f2(s.cpuSecondsPerMillionRows).padStart(13)}   ${f2(s.cores).padStart(5)}   ${String(s.peakRssMB).padStart(5)} MB   (${n(s.verifiedRows)} rows verified; supervisor + cell process)`,
-    );
-  if (b)
-    lines.push(
-      `  (b) plain consumer  ${n(b.rowsPerSec).padStart(10)}   ${f2(b.cpuSecondsPerMillionRows).padStart(13)}   ${f2(b.cores).padStart(5)}   ${String(b.peakRssMB).padStart(5)} MB   (${n(b.verifiedRows)} rows verified)`,
-    );
-  if (a)
-    lines.push(
-      `  (a) compute floor   ${n(a.rowsPerSec).padStart(10)}   ${f2(a.cpuSecondsPerMillionRows).padStart(13)}    1.00          -   (handler only, strings in memory)`,
-    );
-  lines.push("");
-  const ratios = Object.entries(r.ratios).filter(([k]) => !isProcessModelRatio(k));
-  for (const [k, v] of ratios) lines.push(`  ${k.padEnd(44)} ${f2(v)}x`);
-  lines.push(
-    `  backlog latency (preloaded topic, not a target) p50/p95/p99: ${n(w.latencyMs.p50)} / ${n(w.latencyMs.p95)} / ${n(w.latencyMs.p99)} ms`,
-  );
-  lines.push(...processModelLines(r));
-  if (r.latency) {
-    const l = r.latency.weir.latencyMs;
-    lines.push(
-      `latency at ${n(r.latency.targetRowsPerSec)} rows/s (${n(r.latency.messagesPerSec)} msg/s, half the max) for ${r.latency.seconds}s: p50 ${n(l.p50)} ms, p95 ${n(l.p95)} ms, p99 ${n(l.p99)} ms, max ${n(l.max)} ms over ${n(l.messages)} messages; worker ${f2(r.latency.weir.cores)} cores`,
-    );
+/** Issue 17's targets (and issue 19's process model), as `settings.targets` records them. */
+export const TARGETS = {
+  /** Worker CPU-s per 1M spans, per input format (zstd-compressed batches). */
+  cpuSecondsPerMillionSpans: { otlp_proto: 10, otlp_json: 18 } as Record<InputFormat, number>,
+  /** (Weir - (a)) / (a), CPU per 1M spans. */
+  overhead: 0.15,
+  /** Weir / (b), CPU per row. */
+  cpuPerRowVsPlain: 0.8,
+  /** p99 produce-to-insert latency at `latencyFraction` of the measured maximum. */
+  p99Ms: 1000,
+  latencyFraction: 0.8,
+  /** Peak RSS of the whole worker (supervisor plus cells) with 10 pipelines (busy.ts). */
+  rss10PipelinesMB: 300,
+  processModelCpuPerRowRatio: 1.05,
+};
+
+/**
+ * TODO(busy.ts): turn `results.busy` into its target line(s), e.g.
+ * `{ key: "rss10", what: "peak RSS, worker with 10 pipelines (supervisor + cells)", measured: "...
+ * MB", target: "<= 300 MB", met: peak <= TARGETS.rss10PipelinesMB }`. Until then the "rss10" slot
+ * prints "not measured". main.ts passes what this returns to `targetLines`.
+ */
+export function busyTargetLines(_busy: unknown): TargetLine[] {
+  return [];
+}
+
+/**
+ * The targets block, one line per target: per-format worker CPU per 1M spans, platform overhead
+ * over (a), CPU per row over (b), p99 at the latency fraction, the 10-pipeline RSS slot (filled from
+ * `extra`, see `busyTargetLines`) and the process model. Lines in `extra` with the key of a built-in
+ * slot replace it; others are appended.
+ */
+export function targetLines(
+  r: Omit<BenchResults, "summary" | "targets">,
+  extra: TargetLine[] = [],
+): TargetLine[] {
+  const t = TARGETS;
+  const lines: TargetLine[] = [];
+  const ordered = (["otlp_proto", "otlp_json"] as InputFormat[]).map((format) => ({
+    format,
+    run: r.formats.find((f) => f.format === format),
+  }));
+  const label = (format: InputFormat, run: FormatRun | undefined) =>
+    run ? `${format}/${run.codec}` : format;
+  for (const { format, run } of ordered) {
+    const x = run?.weir.cpuSecondsPerMillionSpans;
+    const limit = t.cpuSecondsPerMillionSpans[format];
+    lines.push({
+      key: `cpu.${format}`,
+      what: `worker CPU-s per 1M spans, ${label(format, run)}`,
+      measured: x === undefined ? "not run" : f2(x),
+      target: `<= ${limit}`,
+      met: x === undefined ? null : x <= limit,
+      ...(run?.weir.cpuSecondsPerMillionSpansSustained != null && {
+        note: `whole run; 10-90% window ${f2(run.weir.cpuSecondsPerMillionSpansSustained)}`,
+      }),
+    });
   }
-  lines.push(...clientLines(r.clients ?? [], r.clientsEndToEnd ?? []));
-  lines.push(...boxCpuLines(r), ...jsonFloorLines(r));
-  const cpuRatio = r.ratios["CPU per row, weir / (b) plain consumer"];
-  const t = r.settings.targets as {
-    rowsPerSec: number;
-    cpuPerRowRatio: number;
-    p99Ms: number;
-    processModelCpuPerRowRatio: number;
-  };
-  lines.push(
-    "",
-    `targets: >= ${n(t.rowsPerSec)} rows/s: ${w.rowsPerSec >= t.rowsPerSec ? "MET" : "MISSED"}; CPU/row <= ${t.cpuPerRowRatio}x plain consumer: ${
-      cpuRatio === undefined ? "n/a" : cpuRatio <= t.cpuPerRowRatio ? "MET" : "MISSED"
-    }; p99 <= ${n(t.p99Ms)} ms at half max: ${r.latency ? (r.latency.weir.latencyMs.p99 <= t.p99Ms ? "MET" : "MISSED") : "n/a"}`,
-  );
+  for (const { format, run } of ordered) {
+    const x = run?.overhead;
+    lines.push({
+      key: `overhead.${format}`,
+      what: `platform overhead, weir over (a) per span, ${format}`,
+      measured: x === undefined ? "not run" : pct(x),
+      target: `<= ${pct(t.overhead)}`,
+      met: x === undefined ? null : x <= t.overhead,
+    });
+  }
+  for (const { format, run } of ordered) {
+    const x = run?.cpuPerRowVsPlain;
+    lines.push({
+      key: `cpuPerRow.${format}`,
+      what: `CPU per row, weir / (b) kafkajs consumer, ${format}`,
+      measured: x === undefined ? "not run" : `${f2(x)}x`,
+      target: `<= ${f2(t.cpuPerRowVsPlain)}x`,
+      met: x === undefined ? null : x <= t.cpuPerRowVsPlain,
+    });
+  }
+  const latencies = r.latencies ?? [];
+  if (latencies.length === 0)
+    lines.push({
+      key: "p99.otlp_proto",
+      what: `p99 produce-to-insert at ${pct(t.latencyFraction)} of max`,
+      measured: "not run",
+      target: `<= ${n(t.p99Ms)} ms`,
+      met: null,
+    });
+  for (const l of latencies) {
+    const p99 = l.weir.latencyMs.p99;
+    lines.push({
+      key: `p99.${l.format}`,
+      what: `p99 produce-to-insert at ${pct(l.fraction)} of max, ${l.format}/${l.codec}`,
+      measured: `${n(p99)} ms`,
+      target: `<= ${n(t.p99Ms)} ms`,
+      met: l.weir.latencyMs.messages > 0 && p99 <= t.p99Ms,
+    });
+  }
+  lines.push({
+    key: "rss10",
+    what: "peak RSS, worker with 10 pipelines (supervisor + cells)",
+    measured: r.busy === undefined ? "not measured" : "see busy",
+    target: `<= ${t.rss10PipelinesMB} MB`,
+    met: null,
+  });
   const m = r.processModel;
   if (m) {
     const steady = m.overall.cpuPerRowSustained;
-    const range = m.sustainedRange
-      ? `, pairs ${m.sustainedRange[0].toFixed(2)}-${m.sustainedRange[1].toFixed(2)}x`
-      : "";
+    lines.push({
+      key: "processModel",
+      what: `process model CPU per row, supervised / in-process, sustained (${m.pairs.length} pairs)`,
+      measured: steady === null ? "n/a" : `${steady.toFixed(3)}x`,
+      target: `<= ${t.processModelCpuPerRowRatio}x`,
+      met: steady === null ? null : steady <= t.processModelCpuPerRowRatio,
+    });
+  }
+  for (const e of extra) {
+    const i = lines.findIndex((l) => l.key === e.key);
+    if (i >= 0) lines[i] = e;
+    else lines.push(e);
+  }
+  return lines;
+}
+
+function targetBlock(targets: TargetLine[]): string[] {
+  const status = (m: boolean | null) => (m === null ? "n/a" : m ? "MET" : "MISSED");
+  return [
+    `targets (issue 17)${" ".repeat(61)}measured   target`,
+    ...targets.map((t) =>
+      `  ${t.what.padEnd(72)} ${t.measured.padStart(12)}   ${t.target.padEnd(12)} ${status(t.met).padEnd(6)}${t.note ? `  (${t.note})` : ""}`.trimEnd(),
+    ),
+  ];
+}
+
+export function summary(r: Omit<BenchResults, "summary">): string {
+  const w = r.weir;
+  const lines = [
+    `Weir bench ${r.date} ${r.git.sha}${r.git.dirty ? "+dirty" : ""}  ${r.machine.cpus} cores, ${r.load.messages} messages x ${r.settings.spansPerMessage} spans = ${n(r.load.spans)} spans -> ${n(r.load.expectedRows)} rows, ${r.settings.partitions} partitions`,
+    `load: ${r.loads.map((l) => `${l.format}/${l.codec} ${n(l.messagesPerSec)} msg/s, ${f2(l.mbPerSec)} MB/s (${n(l.bytes / l.messages / 1000)} KB a message)`).join("; ")}`,
+    `      weir and (b) read the ${r.settings.weirCodec} topic of each format; the Kafka client matrix the otlp_json topics`,
+    "",
+    "                                  rows/s   CPU-s/1M rows  CPU-s/1M spans   cores   peak RSS",
+  ];
+  const row = (
+    label: string,
+    x: { rowsPerSec: number; cpuSecondsPerMillionRows: number; cores?: number; peakRssMB?: number },
+    spans: number | undefined,
+    note: string,
+  ) =>
+    `  ${label.padEnd(26)} ${n(x.rowsPerSec).padStart(10)}   ${f2(x.cpuSecondsPerMillionRows).padStart(13)}  ${(spans === undefined ? "-" : f2(spans)).padStart(14)}   ${(x.cores === undefined ? "1.00" : f2(x.cores)).padStart(5)}   ${x.peakRssMB === undefined ? "       -" : `${String(x.peakRssMB).padStart(5)} MB`}   ${note}`;
+  for (const f of r.formats)
     lines.push(
-      `         process model <= ${t.processModelCpuPerRowRatio}x CPU per row (supervised / in-process, sustained, ${m.pairs.length} pairs): ${
-        steady === null ? "n/a" : steady <= t.processModelCpuPerRowRatio ? "MET" : "MISSED"
-      } (${steady === null ? "n/a" : `${steady.toFixed(3)}x`}${range}; whole runs with the cell's start-up ${m.overall.cpuPerRow.toFixed(3)}x)`,
+      row(
+        `weir ${f.format}/${f.codec}`,
+        f.weir,
+        f.weir.cpuSecondsPerMillionSpans,
+        `(${n(f.weir.verifiedRows)} rows verified in ClickHouse)`,
+      ),
+    );
+  const s = r.weirSupervised;
+  if (s)
+    lines.push(
+      row(
+        `weir supervised ${r.formats[0]?.format ?? ""}`,
+        s,
+        undefined,
+        `(${n(s.verifiedRows)} rows verified; supervisor + cell process)`,
+      ),
+    );
+  for (const f of r.formats)
+    if (f.plainConsumer)
+      lines.push(
+        row(
+          `(b) plain ${f.format}`,
+          f.plainConsumer,
+          f.plainConsumer.cpuSecondsPerMillionSpans,
+          `(${n(f.plainConsumer.verifiedRows)} rows verified)`,
+        ),
+      );
+  for (const f of r.formats)
+    if (f.computeFloor)
+      lines.push(
+        row(
+          `(a) floor ${f.format}`,
+          f.computeFloor,
+          f.computeFloor.cpuSecondsPerMillionSpans,
+          `(handler only, values in memory; ${f.format === "otlp_proto" ? "decodeTraces" : "JSON.parse"})`,
+        ),
+      );
+  lines.push("");
+  const ratios = Object.entries(r.ratios).filter(([k]) => !isProcessModelRatio(k));
+  for (const [k, v] of ratios) lines.push(`  ${k.padEnd(58)} ${f2(v)}x`);
+  for (const f of r.formats)
+    if (f.overhead !== undefined)
+      lines.push(
+        `  ${`platform overhead per span, (weir - (a)) / (a), ${f.format}`.padEnd(58)} ${pct(f.overhead)}`,
+      );
+  lines.push(
+    `  backlog latency (preloaded topic, not a target) p50/p95/p99: ${r.formats.map((f) => `${f.format} ${n(f.weir.latencyMs.p50)} / ${n(f.weir.latencyMs.p95)} / ${n(f.weir.latencyMs.p99)} ms`).join("; ") || `${n(w.latencyMs.p50)} / ${n(w.latencyMs.p95)} / ${n(w.latencyMs.p99)} ms`}`,
+  );
+  lines.push(...processModelLines(r));
+  for (const l of r.latencies ?? []) {
+    const x = l.weir.latencyMs;
+    lines.push(
+      `latency at ${n(l.targetRowsPerSec)} rows/s (${n(l.messagesPerSec)} msg/s, ${pct(l.fraction)} of the max), ${l.format}/${l.codec}, for ${l.seconds}s: p50 ${n(x.p50)} ms, p95 ${n(x.p95)} ms, p99 ${n(x.p99)} ms (target ${n(TARGETS.p99Ms)}), max ${n(x.max)} ms over ${n(x.messages)} messages; worker ${f2(l.weir.cores)} cores`,
     );
   }
+  lines.push(...decodeLines(r));
+  lines.push(...clientLines(r.clients ?? [], r.clientsEndToEnd ?? []));
+  lines.push(...boxCpuLines(r), ...floorLines(r));
+  lines.push("", ...targetBlock(r.targets));
   return lines.join("\n");
+}
+
+/** Lever 2: reading a message per span, JSON.parse against protobuf, on the host and in an isolate. */
+function decodeLines(r: Omit<BenchResults, "summary">): string[] {
+  const d = r.decode;
+  if (!d) return [];
+  const i = d.isolate;
+  return [
+    `decode per span (lever 2; ${n(d.messages)} messages, ${n(d.spans)} spans, ${n(d.jsonBytesPerMessage / 1000)} KB JSON vs ${n(d.protoBytesPerMessage / 1000)} KB protobuf a message): host JSON.parse ${d.host.jsonParseUsPerSpan.toFixed(3)} us vs decodeTraces ${d.host.protoDecodeUsPerSpan.toFixed(3)} us (${f2(d.host.ratio)}x); in an isolate, handler returning null: json ${i.json.isolateCpuUsPerSpan.toFixed(3)} us vs otlp_proto ${i.otlp_proto.isolateCpuUsPerSpan.toFixed(3)} us isolate CPU (${f2(i.ratio)}x), process CPU ${i.json.processCpuUsPerSpan.toFixed(3)} vs ${i.otlp_proto.processCpuUsPerSpan.toFixed(3)} us`,
+  ];
 }
 
 const isProcessModelRatio = (k: string) => k.endsWith("supervised / in-process");
@@ -208,35 +442,46 @@ function processModelLines(r: Omit<BenchResults, "summary">): string[] {
 }
 
 /**
- * The bound any JSON-in, JSONEachRow-out pipeline has on this box: the JSON floor (parse + stringify,
- * no handler, no Kafka client) plus what the broker and the ClickHouse server spent per row in Weir's
- * run, over the box's cores.
+ * The bound any pipeline reading this format and writing JSONEachRow has on this box: the format
+ * floor (JSON.parse or decodeTraces + JSON.stringify, no handler, no Kafka client) plus what the
+ * broker and the ClickHouse server spent per row in Weir's run on the same format, over the cores.
  */
-function jsonFloorLines(r: Omit<BenchResults, "summary">): string[] {
-  const a = r.baselines.computeFloor;
-  const b = r.weir.boxCpu;
-  if (!a || a.jsonFloorCpuSecondsPerMillionRows === undefined) return [];
-  const parse = a.parseCpuSeconds / (a.rows / 1e6);
-  const stringify = a.stringifyCpuSeconds / (a.rows / 1e6);
-  const line = `JSON floor (JSON.parse per message + JSON.stringify per row, nothing else): ${f2(a.jsonFloorCpuSecondsPerMillionRows)} CPU-s/1M rows (parse ${f2(parse)}, stringify ${f2(stringify)})`;
-  const broker = b?.cpuSecondsPerMillionRows.broker;
-  const server = b?.cpuSecondsPerMillionRows.server;
-  // Both services measured, or no bound: a missing one would understate the box's cost per row.
-  if (!b || broker == null || server == null) return [line];
-  const services = broker + server;
-  const total = a.jsonFloorCpuSecondsPerMillionRows + services;
-  return [
-    line,
-    `  + broker and CH server in Weir's run ${f2(services)} = ${f2(total)} CPU-s/1M rows: at most ${n((b.cores * 1e6) / total)} rows/s on ${b.cores} cores for any handler`,
-  ];
+function floorLines(r: Omit<BenchResults, "summary">): string[] {
+  const lines: string[] = [];
+  for (const f of r.formats) {
+    const a = f.computeFloor;
+    if (!a) continue;
+    const b = f.weir.boxCpu;
+    const parse = a.parseCpuSeconds / (a.rows / 1e6);
+    const stringify = a.stringifyCpuSeconds / (a.rows / 1e6);
+    const reader = f.format === "otlp_proto" ? "decodeTraces" : "JSON.parse";
+    lines.push(
+      `${f.format} floor (${reader} per message + JSON.stringify per row, nothing else): ${f2(a.jsonFloorCpuSecondsPerMillionRows)} CPU-s/1M rows (${reader} ${f2(parse)}, stringify ${f2(stringify)})`,
+    );
+    const broker = b?.cpuSecondsPerMillionRows.broker;
+    const server = b?.cpuSecondsPerMillionRows.server;
+    // Both services measured, or no bound: a missing one would understate the box's cost per row.
+    if (!b || broker == null || server == null) continue;
+    const services = broker + server;
+    const total = a.jsonFloorCpuSecondsPerMillionRows + services;
+    lines.push(
+      `  + broker and CH server in Weir's ${f.format} run ${f2(services)} = ${f2(total)} CPU-s/1M rows: at most ${n((b.cores * 1e6) / total)} rows/s on ${b.cores} cores for any handler`,
+    );
+  }
+  return lines;
 }
 
 /** The "where the box's CPU went" block: one line per consumer run. */
 function boxCpuLines(r: Omit<BenchResults, "summary">): string[] {
-  const runs: [string, BoxCpuFigures | null | undefined][] = [["weir (sandbox, CH)", r.weir.boxCpu]];
+  const short = (f: string) => (f === "otlp_proto" ? "proto" : "json");
+  const runs: [string, BoxCpuFigures | null | undefined][] = r.formats.map((f) => [
+    `weir ${short(f.format)}`,
+    f.weir.boxCpu,
+  ]);
   if (r.weirSupervised) runs.push(["weir supervised", r.weirSupervised.boxCpu]);
-  if (r.baselines.plainConsumer) runs.push(["(b) plain consumer", r.baselines.plainConsumer.boxCpu]);
-  if (r.latency) runs.push(["latency run (weir)", r.latency.weir.boxCpu]);
+  for (const f of r.formats)
+    if (f.plainConsumer) runs.push([`(b) plain ${short(f.format)}`, f.plainConsumer.boxCpu]);
+  for (const l of r.latencies ?? []) runs.push([`latency ${short(l.format)}`, l.weir.boxCpu]);
   const measured = runs.filter((x): x is [string, BoxCpuFigures] => Boolean(x[1]));
   if (measured.length === 0) return ["where the box's CPU went: not measured (no /proc)"];
   const c = (x: number | null, w: number) => (x === null ? "n/a" : f2(x)).padStart(w);

@@ -3,6 +3,7 @@
  * records every acknowledged write, the per-message latency, the process's CPU and peak RSS, and
  * talks to the parent over IPC. Both contenders use this same code, so they are measured the same way.
  */
+import type { InputFormat } from "../data.ts";
 import { type CpuSample, sampleCpu } from "../procstat.ts";
 import { cpuMs, peakRssBytes } from "../stats.ts";
 
@@ -23,6 +24,11 @@ export interface ChildOptions {
   isolates: number;
   /** Node/V8 flags the child runs with (besides --no-node-snapshot and tsx); the same for every contender. */
   nodeFlags: string[];
+  /**
+   * How the topic's values are encoded (the Kafka source's `format`; default otlp_json). Weir's
+   * children put it in the pipeline spec; the plain consumer (b) JSON.parses or decodeTraces.
+   */
+  format?: InputFormat;
   /** Consume-only children: which client. */
   client?: "kafkajs" | "platformatic";
   /**

@@ -1,8 +1,9 @@
 /**
  * The benchmark's one pipeline, as the worker receives it from the API (a `DesiredPipeline`):
- * functions/otel-traces bundled and compiled as an upload is (`compiledHandler`), Kafka source, ClickHouse sink with the bench's
- * batch limits, `WEIR_TABLE_FLAVOR=legacy`. The in-process child (weir.ts) and the supervised one
- * (weir-cell.ts) run exactly this.
+ * functions/otel-traces bundled and compiled as an upload is (`compiledHandler`), Kafka source
+ * with the run's `format` (otlp_json, or otlp_proto: decoded in the isolate), ClickHouse sink with
+ * the bench's batch limits, `WEIR_TABLE_FLAVOR=legacy`. The in-process child (weir.ts) and the
+ * supervised one (weir-cell.ts) run exactly this.
  */
 import { type DesiredPipeline, parsePipelineSpec } from "@weir/core";
 import { compiledHandler } from "../handler.ts";
@@ -19,6 +20,7 @@ export async function benchPipeline(opts: ChildOptions): Promise<DesiredPipeline
         topic: opts.topic,
         group_id: opts.groupId,
         auto_offset_reset: "earliest",
+        format: opts.format ?? "otlp_json",
       },
     },
     sink: {

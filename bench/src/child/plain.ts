@@ -1,8 +1,9 @@
 /**
  * Child process, baseline (b): what a competent engineer writes by hand for the same job, without
- * Weir. kafkajs eachBatch with the same fetch settings and partition concurrency, JSON.parse and the
- * same handler as a plain function, rows batched per partition to the same size and age limits and
- * inserted with @clickhouse/client (JSONEachRow), offsets committed after each insert. No sandbox,
+ * Weir. kafkajs eachBatch with the same fetch settings and partition concurrency, JSON.parse (or
+ * @weir/otlp's decodeTraces for an otlp_proto topic) and the same handler as a plain function,
+ * rows batched per partition to the same size and age limits and inserted with
+ * @clickhouse/client (JSONEachRow), offsets committed after each insert. No sandbox,
  * no DLQ, no retries, no dedup marks. kafkajs gets the codecs Weir registers (snappy, lz4, zstd);
  * `plain-platformatic.ts` is the same consumer on @platformatic/kafka.
  */
@@ -14,6 +15,8 @@ import { runChild } from "./harness.ts";
 
 await runChild(async (opts, rec) => {
   const batches = new PartitionBatches(opts, rec);
+  // otlp_proto: the value's bytes through decodeTraces (host side, the decoder the sandbox runs).
+  const proto = opts.format === "otlp_proto";
   const kafka = new Kafka({ clientId: "bench-plain", brokers: opts.brokers, logLevel: KafkaLogLevel.ERROR });
   const consumer = kafka.consumer({
     groupId: opts.groupId,
@@ -43,7 +46,9 @@ await runChild(async (opts, rec) => {
     eachBatch: ({ batch }) =>
       batches.locked(batch.partition, async () => {
         for (const m of batch.messages) {
-          const rows = transform(m.value?.toString("utf8") ?? "null");
+          const rows = transform(
+            proto ? (m.value ?? new Uint8Array()) : (m.value?.toString("utf8") ?? "null"),
+          );
           if (batches.add(batch.partition, Number(m.offset), rows, Number(m.timestamp)))
             await flush(batch.partition);
         }

@@ -23,7 +23,7 @@ import type { WorkerEnv } from "./env.ts";
 import type { LogShipper } from "./logs.ts";
 import { Placement } from "./placement.ts";
 import type { SupervisorMetrics } from "./supervisor-metrics.ts";
-import { inspect, type Verdict, type WatchdogSettings } from "./watchdog.ts";
+import { inspect, rssBudget, type Verdict, type WatchdogSettings } from "./watchdog.ts";
 
 /** The slice of the API a worker talks to (the SDK's worker methods). */
 export interface ApiLink {
@@ -177,11 +177,7 @@ export class Supervisor {
     this.cells.set(id, cell);
     cell.assign(pipelines, this.poisonFor(pipelines), this.evictionsFor(pipelines), this.egress);
     if (cell.pid) {
-      const memMb = pipelines.reduce(
-        (n, p) => n + p.spec.limits.memory_mb * this.opts.isolates,
-        this.opts.headroomMb,
-      );
-      placeCell(this.opts.cgroup, id, cell.pid, cordoned ? 20 : 100, memMb * 1024 * 1024);
+      placeCell(this.opts.cgroup, id, cell.pid, cordoned ? 20 : 100, rssBudget(this.opts, pipelines));
     }
     this.metrics.cellStarts.inc({ cordoned: String(cordoned) });
     this.log.info({ cell: id, pid: cell.pid, pipelines: pipelines.map((p) => p.id), nice }, "cell started");
@@ -432,6 +428,7 @@ export function supervisorOptions(env: WorkerEnv, cgroup: CgroupSupport): Superv
     stallMs: env.WEIR_WORKER_STALL_MS,
     controlMs: env.WEIR_WORKER_CONTROL_MS,
     headroomMb: env.WEIR_WORKER_CELL_HEADROOM_MB,
+    pipelineOverheadMb: env.WEIR_WORKER_PIPELINE_OVERHEAD_MB,
     isolates: Math.min(env.WEIR_WORKER_ISOLATES, env.WEIR_WORKER_PARTITION_CONCURRENCY),
   };
 }

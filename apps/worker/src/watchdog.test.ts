@@ -10,6 +10,7 @@ const settings: WatchdogSettings = {
   stallMs: 30_000,
   controlMs: 15_000,
   headroomMb: 384,
+  pipelineOverheadMb: 160,
   isolates: 2,
 };
 const NOW = 1_000_000;
@@ -89,11 +90,13 @@ describe("watchdog", () => {
     expect(inspect(cell(slow), NOW, settings, 0)).toMatchObject({ kind: "control", pipeline: "p1" });
   });
 
-  it("recycles a cell over its RSS budget: isolates x memory_mb per pipeline plus headroom", () => {
-    const c = cell(report(), NOW, [pipeline("p1", 1000, 128), pipeline("p2", 1000, 64)]);
-    expect(rssBudget(settings, c)).toBe((384 + 2 * 128 + 2 * 64) * 1048576);
-    expect(inspect(c, NOW, settings, (384 + 384) * 1048576 + 1)).toMatchObject({ kind: "memory" });
-    expect(inspect(c, NOW, settings, (384 + 384) * 1048576)).toBeNull();
+  it("recycles a cell over its RSS budget: isolates x memory_mb plus the overhead per pipeline, plus headroom", () => {
+    const pipelines = [pipeline("p1", 1000, 128), pipeline("p2", 1000, 64)];
+    const c = cell(report(), NOW, pipelines);
+    const budgetMb = 384 + (2 * 128 + 160) + (2 * 64 + 160);
+    expect(rssBudget(settings, pipelines)).toBe(budgetMb * 1048576);
+    expect(inspect(c, NOW, settings, budgetMb * 1048576 + 1)).toMatchObject({ kind: "memory" });
+    expect(inspect(c, NOW, settings, budgetMb * 1048576)).toBeNull();
   });
 
   it("puts a hang before a deadline (a hung cell's last report is stale)", () => {

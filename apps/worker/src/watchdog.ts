@@ -4,6 +4,7 @@
  * The first verdict wins; the supervisor kills the cell and acts on the verdict.
  */
 
+import type { DesiredPipeline } from "@weir/core";
 import type { InflightReport } from "./cell/protocol.ts";
 import type { Cell } from "./cells.ts";
 
@@ -13,6 +14,8 @@ export interface WatchdogSettings {
   stallMs: number;
   controlMs: number;
   headroomMb: number;
+  /** Per pipeline, beyond its isolates' memory_mb (WEIR_WORKER_PIPELINE_OVERHEAD_MB). */
+  pipelineOverheadMb: number;
   isolates: number;
 }
 
@@ -28,10 +31,13 @@ export function stallWindow(s: WatchdogSettings, timeoutMs: number): number {
   return Math.max(s.stallMs, timeoutMs + s.graceMs + 1000);
 }
 
-/** The RSS budget of a cell: its pipelines' isolates at their memory limit, plus headroom. */
-export function rssBudget(s: WatchdogSettings, cell: Cell): number {
+/**
+ * The RSS budget of a cell, bytes: per pipeline its isolates at their memory limit plus the
+ * pipeline overhead (fetch buffers, batches, young generations), plus the cell's headroom.
+ */
+export function rssBudget(s: WatchdogSettings, pipelines: Iterable<DesiredPipeline>): number {
   let mb = s.headroomMb;
-  for (const p of cell.pipelines.values()) mb += p.spec.limits.memory_mb * s.isolates;
+  for (const p of pipelines) mb += p.spec.limits.memory_mb * s.isolates + s.pipelineOverheadMb;
   return mb * 1024 * 1024;
 }
 
@@ -71,7 +77,7 @@ export function inspect(cell: Cell, now: number, s: WatchdogSettings, rss: numbe
       };
     }
   }
-  const budget = rssBudget(s, cell);
+  const budget = rssBudget(s, cell.pipelines.values());
   if (rss > budget) {
     return {
       kind: "memory",

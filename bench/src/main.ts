@@ -16,6 +16,7 @@ import { createClient } from "@clickhouse/client";
 import { KAFKA_COMPRESSIONS, type KafkaCompression } from "@weir/connectors";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { Kafka, logLevel } from "kafkajs";
+import { runBusy } from "./busy.ts";
 import type { ChildOptions } from "./child/harness.ts";
 import { type ClientId, clientName, compareClients, runClientMatrix } from "./clients.ts";
 import { computeFloor } from "./compute.ts";
@@ -135,6 +136,7 @@ const program = new Command()
     int("--process-model-pairs", 1),
     4,
   )
+  .option("--skip-busy", "skip the busy-worker runs (1, 2, 4 busy pipelines; 10 for the peak RSS)")
   .option(
     "--skip-clients",
     "skip the kafkajs vs @platformatic/kafka comparison (consume only and end to end)",
@@ -189,6 +191,7 @@ const o = program.opts<{
   skipProcessModel?: boolean;
   processModelPairs: number;
   skipClients?: boolean;
+  skipBusy?: boolean;
   codecs: KafkaCompression[];
   sink: string;
   maxBatchRows: number;
@@ -470,6 +473,31 @@ async function main(): Promise<void> {
     }
     results.processModel = processModelResults(pairs);
     results.weirSupervised = pairs[0]!.supervised;
+  }
+
+  if (!o.skipBusy) {
+    // The worker's real process model with several pipelines at once, on the first format's topic.
+    const w0 = weirTopics[0]!;
+    results.busy = await runBusy({
+      topic: { topic: w0.topic, messages },
+      childOptions,
+      freshTable,
+      countRows: (table) => countRows(ch, table),
+      cores,
+      hz,
+      say,
+      kafka,
+      data,
+      partitions: o.partitions,
+      compression: w0.codec,
+      format: w0.format,
+      newTopic: async (kind) => {
+        const t = `bench-${kind}-${runId}`;
+        await createTopic(kafka, t, o.partitions);
+        topics.push(t); // deleted with its .dlq at the end unless --keep
+        return t;
+      },
+    });
   }
 
   if (!o.skipBaselines) {

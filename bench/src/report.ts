@@ -2,6 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import os from "node:os";
+import { type BusyResults, busySummary } from "./busy.ts";
 import { type ClientComparison, type ClientEndToEnd, type ClientFigures, clientLines } from "./clients.ts";
 import type { ComputeResult } from "./compute.ts";
 import type { InputFormat } from "./data.ts";
@@ -139,7 +140,7 @@ export interface BenchResults {
    * 10 pipelines in one worker (supervisor plus cells), from busy.ts when it ran. Its target line
    * comes from `busyTargetLines`.
    */
-  busy?: unknown;
+  busy?: BusyResults;
   targets: TargetLine[];
   summary: string;
 }
@@ -200,14 +201,19 @@ export const TARGETS = {
   processModelCpuPerRowRatio: 1.05,
 };
 
-/**
- * TODO(busy.ts): turn `results.busy` into its target line(s), e.g.
- * `{ key: "rss10", what: "peak RSS, worker with 10 pipelines (supervisor + cells)", measured: "...
- * MB", target: "<= 300 MB", met: peak <= TARGETS.rss10PipelinesMB }`. Until then the "rss10" slot
- * prints "not measured". main.ts passes what this returns to `targetLines`.
- */
-export function busyTargetLines(_busy: unknown): TargetLine[] {
-  return [];
+/** The busy-worker runs' target line: the whole worker's peak RSS with 10 busy pipelines. */
+export function busyTargetLines(busy: BusyResults | undefined): TargetLine[] {
+  const m = busy?.memory;
+  if (!m) return [];
+  return [
+    {
+      key: "rss10",
+      what: `peak RSS, worker with ${m.pipelines} busy pipelines (supervisor + ${m.cells} cells)`,
+      measured: `${n(m.peakRssMB)} MB`,
+      target: `<= ${TARGETS.rss10PipelinesMB} MB`,
+      met: m.peakRssMB <= TARGETS.rss10PipelinesMB,
+    },
+  ];
 }
 
 /**
@@ -391,6 +397,7 @@ export function summary(r: Omit<BenchResults, "summary">): string {
     );
   }
   lines.push(...decodeLines(r));
+  if (r.busy) lines.push(...busySummary(r.busy));
   lines.push(...clientLines(r.clients ?? [], r.clientsEndToEnd ?? []));
   lines.push(...boxCpuLines(r), ...floorLines(r));
   lines.push("", ...targetBlock(r.targets));

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import type { ChildOptions, ChildResult, ToParent } from "./child/harness.ts";
 
 /** The child scripts under src/child/ ("weir-cell": the same pipeline as "weir", through the worker's supervisor and a cell). */
-export type ChildName = "weir" | "weir-cell" | "plain" | "plain-platformatic" | "consume";
+export type ChildName = "weir" | "weir-cell" | "weir-cells" | "plain" | "plain-platformatic" | "consume";
 
 export interface RunningChild {
   proc: ChildProcess;

@@ -1,10 +1,12 @@
 /**
- * The decoder proper, shared by the host API and the isolate bundle: protobufjs' generated static
- * decoders, then the pdata-shaped mapping. Throws a plain Error naming what failed (the isolate has
- * no WeirError; the host API wraps it).
+ * The decoder proper, shared by the host API and the isolate bundle. Traces: the schema-specialised
+ * wire reader of fast-traces.ts; logs (and traces the fast reader leaves aside or rejects):
+ * protobufjs' generated static decoders, then the pdata-shaped mapping. Throws a plain Error naming
+ * what failed (the isolate has no WeirError; the host API wraps it).
  */
 import Long from "long";
 import $protobuf from "protobufjs/minimal.js";
+import { decodeTracesFast } from "./fast-traces.ts";
 import { opentelemetry } from "./generated/otlp.js";
 import { mapLogs } from "./map-logs.ts";
 import { mapTraces } from "./map-traces.ts";
@@ -34,8 +36,23 @@ function fail(what: string, err: unknown): never {
   throw new Error(`OTLP protobuf ${what}: ${reason}`, { cause: err });
 }
 
-/** Decodes a protobuf ExportTraceServiceRequest into the Collector's otlp_json object. */
+/**
+ * Decodes a protobuf ExportTraceServiceRequest into the Collector's otlp_json object. The fast
+ * reader does the work; whatever it throws on (malformed input, or the rare valid input it leaves to
+ * protobufjs: groups, a submessage repeated for merging) goes through protobufjs, so errors and
+ * their messages are protobufjs' and such input decodes as before.
+ */
 export function decodeTracesRaw(bytes: Uint8Array): TracesJson {
+  const u8 = check(bytes, "ExportTraceServiceRequest");
+  try {
+    return decodeTracesFast(u8);
+  } catch {
+    return decodeTracesProtobufjs(u8);
+  }
+}
+
+/** The protobufjs decoder and map-traces.ts: the fallback of {@link decodeTracesRaw}, and its oracle in tests. */
+export function decodeTracesProtobufjs(bytes: Uint8Array): TracesJson {
   const what = "ExportTraceServiceRequest";
   const u8 = check(bytes, what);
   try {

@@ -1,8 +1,8 @@
 // scratch: JSON.stringify vs RowBinary encoding inside an isolated-vm isolate, same rows, alternating.
 import ivm from "isolated-vm";
 import * as esbuild from "esbuild";
-import { benchMessage } from "../../bench/src/data.ts";
-import { transform } from "../../bench/src/handler.ts";
+import { benchMessage } from "../../../bench/src/data.ts";
+import { transform } from "../../../bench/src/handler.ts";
 const ROWS = 10000;
 const rows: Record<string, unknown>[] = [];
 const spec = { seed: 17, spansPerMessage: 50, baseTimeUnixNano: "1733000000000000000" };

@@ -91,15 +91,23 @@ describe("rows into the article's table on chdb (modern engine)", () => {
     session.query(modernDdl.replace(/otel_traces_processed/g, "via_json"));
     session.query(modernDdl.replace(/otel_traces_processed/g, "via_rowbinary"));
     const rows = rowsFor("modern");
-    session.query(`INSERT INTO via_json FORMAT JSONEachRow\n${rows.map((r) => JSON.stringify(r)).join("\n")}`);
+    session.query(
+      `INSERT INTO via_json FORMAT JSONEachRow\n${rows.map((r) => JSON.stringify(r)).join("\n")}`,
+    );
     const columns = session
-      .query("SELECT name, type FROM system.columns WHERE table = 'via_rowbinary' AND database = currentDatabase()", "JSONEachRow")
+      .query(
+        "SELECT name, type FROM system.columns WHERE table = 'via_rowbinary' AND database = currentDatabase()",
+        "JSONEachRow",
+      )
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as RowBinaryColumn);
     const file = join(dir, "rows.bin");
     writeFileSync(file, rowBinary(columns, rows));
-    const structure = columns.map((c) => `${c.name} ${c.type}`).join(", ").replace(/'/g, "\\'");
+    const structure = columns
+      .map((c) => `${c.name} ${c.type}`)
+      .join(", ")
+      .replace(/'/g, "\\'");
     session.query(`INSERT INTO via_rowbinary SELECT * FROM file('${file}', RowBinary, '${structure}')`);
     const dump = (t: string) => session.query(`SELECT * FROM ${t} ORDER BY fingerprint`, "TSV");
     expect(dump("via_json").split("\n").length).toBe(rows.length + 1);
@@ -157,7 +165,9 @@ describe("rows into the legacy table on clickhouse-server 18.16", () => {
       );
       expect(res.status, await res.text()).toBe(200);
       const dump = async (t: string) =>
-        (await client.query({ query: `SELECT * FROM ${t} ORDER BY fingerprint`, format: "TabSeparated" })).text();
+        (
+          await client.query({ query: `SELECT * FROM ${t} ORDER BY fingerprint`, format: "TabSeparated" })
+        ).text();
       const json = await dump(table);
       expect(json.split("\n").length).toBe(rows.length + 1);
       expect(await dump(binaryTable)).toBe(json);

@@ -8,7 +8,16 @@ import { DLQ_HEADER } from "@weir/core";
 import { waitFor } from "@weir/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { PipelineRunner } from "./runner.ts";
-import { ch, clickhouseSink, createTable, createTopic, desiredPipeline, kafka, produce, testDeps } from "./test-support.ts";
+import {
+  ch,
+  clickhouseSink,
+  createTable,
+  createTopic,
+  desiredPipeline,
+  kafka,
+  produce,
+  testDeps,
+} from "./test-support.ts";
 
 const runners: PipelineRunner[] = [];
 const admin = kafka.admin();
@@ -78,7 +87,17 @@ describe("pipeline runner, RowBinary inserts", () => {
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ offset: "1", stage: "handler", error: { code: "HANDLER_OUTPUT" } });
     expect(records[0]!.error.message).toMatch(/^row 0 does not fit the table: column id \(UInt64\)/);
-    expect(rb.runner.report().counters).toMatchObject({ messages_in: 5, rows_out: 3, dropped: 1, failed: 1, dlq: 1 });
-    expect(rb.deps.shipped.some((l) => /clickhouse sink connected/.test(l.message) && l.fields?.format === "RowBinary")).toBe(true);
+    expect(rb.runner.report().counters).toMatchObject({
+      messages_in: 5,
+      rows_out: 3,
+      dropped: 1,
+      failed: 1,
+      dlq: 1,
+    });
+    expect(
+      rb.deps.shipped.some(
+        (l) => /clickhouse sink connected/.test(l.message) && l.fields?.format === "RowBinary",
+      ),
+    ).toBe(true);
   });
 });

@@ -54,7 +54,9 @@ describe("RowBinary encoder", () => {
   });
 
   it("refuses values that do not fit, naming the column", () => {
-    expect(fails("UInt8", 256)).toMatch(/column c \(UInt8\): cannot write number 256 \(out of range 0\.\.255\)/);
+    expect(fails("UInt8", 256)).toMatch(
+      /column c \(UInt8\): cannot write number 256 \(out of range 0\.\.255\)/,
+    );
     expect(fails("UInt32", -1)).toMatch(/out of range/);
     expect(fails("Int32", 1.5)).toMatch(/out of range/);
     expect(fails("UInt64", "-1")).toMatch(/out of range/);
@@ -78,12 +80,19 @@ describe("RowBinary encoder", () => {
   });
 
   it("knows which types it supports", () => {
-    expect(parseChType("LowCardinality(Nullable(String))")).toEqual({ kind: "Nullable", inner: { kind: "String" } });
+    expect(parseChType("LowCardinality(Nullable(String))")).toEqual({
+      kind: "Nullable",
+      inner: { kind: "String" },
+    });
     expect(planRowBinary([{ name: "a", type: "Decimal(10, 2)" }])).toEqual({
       ok: false,
       reason: "type Decimal is not supported by the RowBinary encoder",
     });
-    expect(planRowBinary([{ name: "t", type: "DateTime" }], { serverTimezone: "Europe/Paris" }).ok).toBe(false);
-    expect(planRowBinary([{ name: "t", type: "DateTime64(3, 'UTC')" }], { serverTimezone: "Europe/Paris" }).ok).toBe(true);
+    expect(planRowBinary([{ name: "t", type: "DateTime" }], { serverTimezone: "Europe/Paris" }).ok).toBe(
+      false,
+    );
+    expect(
+      planRowBinary([{ name: "t", type: "DateTime64(3, 'UTC')" }], { serverTimezone: "Europe/Paris" }).ok,
+    ).toBe(true);
   });
 });

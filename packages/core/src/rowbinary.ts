@@ -388,8 +388,7 @@ function write64(w: ByteWriter, v: unknown, col: string, type: string, signed: b
   else if (typeof v === "boolean") b = v ? 1n : 0n;
   else if (typeof v === "number" && Number.isInteger(v)) b = BigInt(v);
   else throw bad(col, type, v);
-  if (signed ? b < I64_MIN || b > I64_MAX : b < 0n || b > U64_MAX)
-    throw bad(col, type, v, "out of range");
+  if (signed ? b < I64_MIN || b > I64_MAX : b < 0n || b > U64_MAX) throw bad(col, type, v, "out of range");
   const u = BigInt.asUintN(64, b);
   w.u32(Number(u & 0xffffffffn));
   w.u32(Number(u >> 32n));
@@ -589,7 +588,10 @@ function compile(t: ChType, type: string): { enc: Encode; zero: (w: ByteWriter) 
     case "Enum": {
       const { values, bits } = t;
       const known = new Set(values.values());
-      const put = bits === 8 ? (w: ByteWriter, n: number) => w.u8(n & 0xff) : (w: ByteWriter, n: number) => w.u16(n & 0xffff);
+      const put =
+        bits === 8
+          ? (w: ByteWriter, n: number) => w.u8(n & 0xff)
+          : (w: ByteWriter, n: number) => w.u16(n & 0xffff);
       // The default of an Enum is its first value (the smallest).
       const first = Math.min(...values.values());
       return {

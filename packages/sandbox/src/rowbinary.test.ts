@@ -1,7 +1,7 @@
 import { ByteWriter, rowEncoder } from "@weir/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { createProcessSandbox } from "./process/sandbox.ts";
 import { compileHandler } from "./compile.ts";
+import { createProcessSandbox } from "./process/sandbox.ts";
 import { sandboxFor } from "./test-helpers.ts";
 import type { RunResult, Sandbox } from "./types.ts";
 
@@ -62,7 +62,9 @@ describe("RowBinary output (config.rowBinary)", () => {
     open.push(s);
     const good = [{ id: 1, name: "a" }];
     const batches = [good, [{ id: 2, name: "b" }, { id: "x" }], [{ id: 3, nope: 1 }], good, [5]];
-    const [r1, r2, r3, r4, r5] = await s.runBatch(batches.map((rows) => ({ value: JSON.stringify({ rows }) })));
+    const [r1, r2, r3, r4, r5] = await s.runBatch(
+      batches.map((rows) => ({ value: JSON.stringify({ rows }) })),
+    );
     expect(Buffer.from(ok(r1).rowBinary!)).toEqual(Buffer.from(expected(good)));
     expect(r2).toMatchObject({ ok: false, error: { code: "HANDLER_OUTPUT" } });
     expect(!r2!.ok && r2!.error.message).toMatch(/^row 1 does not fit the table: column id \(UInt64\)/);

@@ -185,7 +185,9 @@ export function planInserts(server: ServerInfo, info: TableInfo, name: string): 
 export type InsertFormat = "auto" | "JSONEachRow" | "RowBinary";
 
 /** How rows are inserted: RowBinary for these columns, or JSONEachRow and why. */
-export type FormatPlan = { format: "RowBinary"; columns: RowBinaryColumn[] } | { format: "JSONEachRow"; reason?: string };
+export type FormatPlan =
+  | { format: "RowBinary"; columns: RowBinaryColumn[] }
+  | { format: "JSONEachRow"; reason?: string };
 
 /**
  * Whether inserts can be RowBinary (encoded in the sandbox, one column list fixed at connect): every

@@ -12,7 +12,7 @@ import { clickhouseUrl, uniqueName } from "@weir/testing";
 import { Session } from "chdb";
 import { afterAll, describe, expect, it } from "vitest";
 import { dedupToken, type SinkBatch } from "../types.ts";
-import { type ServerInfo, planFormat, type TableInfo } from "./probe.ts";
+import { planFormat, type ServerInfo, type TableInfo } from "./probe.ts";
 import { ClickHouseSink } from "./sink.ts";
 
 const url = clickhouseUrl();
@@ -166,10 +166,10 @@ describe("RowBinary on clickhouse-server (18.16 here)", () => {
   });
 
   it("a DEFAULT column gets what JSONEachRow gives a missing key on this server", async () => {
-    const [json, binary] = await bothWays("k UInt32, d UInt32 DEFAULT 7, e String DEFAULT concat('x', toString(k))", [
-      { k: 1 },
-      { k: 2, d: 3, e: "given" },
-    ]);
+    const [json, binary] = await bothWays(
+      "k UInt32, d UInt32 DEFAULT 7, e String DEFAULT concat('x', toString(k))",
+      [{ k: 1 }, { k: 2, d: 3, e: "given" }],
+    );
     expect(binary).toBe(json);
   });
 
@@ -193,7 +193,12 @@ describe("RowBinary on clickhouse-server (18.16 here)", () => {
     });
     await auto.connect();
     expect(auto.rowBinaryColumns).toBeUndefined();
-    expect(logs.some((l) => l.startsWith("info clickhouse sink inserts JSONEachRow, not RowBinary") && l.includes("Decimal"))).toBe(true);
+    expect(
+      logs.some(
+        (l) =>
+          l.startsWith("info clickhouse sink inserts JSONEachRow, not RowBinary") && l.includes("Decimal"),
+      ),
+    ).toBe(true);
     expect(auto.capabilities.notes.some((n) => n.includes("RowBinary"))).toBe(false);
     await auto.write(batch({ chunks: ['{"k":1,"d":1.25}'] }, 1));
     expect(await sql(`SELECT * FROM default.${name} FORMAT TSV`)).toBe("1\t1.25\n");
@@ -216,7 +221,9 @@ describe("RowBinary on clickhouse-server (18.16 here)", () => {
     await sink.close();
     const json = new ClickHouseSink(config(name, { format: "JSONEachRow" }), { pipelineId: "p" });
     await json.connect();
-    await expect(json.write(batch({ rowBinary: parts }, 3))).rejects.toMatchObject({ code: "SINK_PERMANENT" });
+    await expect(json.write(batch({ rowBinary: parts }, 3))).rejects.toMatchObject({
+      code: "SINK_PERMANENT",
+    });
     await json.close();
   });
 });
@@ -237,21 +244,49 @@ describe("planFormat", () => {
   });
 
   it("RowBinary for known types; the insertable columns only", () => {
-    const p = planFormat("auto", server(), info([["a", "LowCardinality(String)"], ["m", "UInt8", "MATERIALIZED"], ["t", "Map(String, Array(Nullable(UInt8)))"]]));
-    expect(p).toEqual({ format: "RowBinary", columns: [{ name: "a", type: "LowCardinality(String)" }, { name: "t", type: "Map(String, Array(Nullable(UInt8)))" }] });
+    const p = planFormat(
+      "auto",
+      server(),
+      info([
+        ["a", "LowCardinality(String)"],
+        ["m", "UInt8", "MATERIALIZED"],
+        ["t", "Map(String, Array(Nullable(UInt8)))"],
+      ]),
+    );
+    expect(p).toEqual({
+      format: "RowBinary",
+      columns: [
+        { name: "a", type: "LowCardinality(String)" },
+        { name: "t", type: "Map(String, Array(Nullable(UInt8)))" },
+      ],
+    });
   });
 
   it("JSONEachRow when asked, for unknown types, DEFAULT where the server applies it, non-UTC DateTime", () => {
     expect(planFormat("JSONEachRow", server(), info([["a", "String"]]))).toEqual({ format: "JSONEachRow" });
-    expect(planFormat("auto", server(), info([["a", "Tuple(String, UInt8)"]]))).toMatchObject({ format: "JSONEachRow", reason: expect.stringContaining("Tuple") });
-    const withDefault = info([["a", "String"], ["b", "UInt8", "DEFAULT"]]);
+    expect(planFormat("auto", server(), info([["a", "Tuple(String, UInt8)"]]))).toMatchObject({
+      format: "JSONEachRow",
+      reason: expect.stringContaining("Tuple"),
+    });
+    const withDefault = info([
+      ["a", "String"],
+      ["b", "UInt8", "DEFAULT"],
+    ]);
     expect(planFormat("auto", server(), withDefault).format).toBe("RowBinary");
     expect(
-      planFormat("auto", server({ settings: new Set(["input_format_defaults_for_omitted_fields"]) }), withDefault),
+      planFormat(
+        "auto",
+        server({ settings: new Set(["input_format_defaults_for_omitted_fields"]) }),
+        withDefault,
+      ),
     ).toMatchObject({ format: "JSONEachRow", reason: expect.stringContaining("column b has a DEFAULT") });
     expect(planFormat("auto", server(), info([["e", "String", "EPHEMERAL"]])).format).toBe("JSONEachRow");
-    expect(planFormat("auto", server({ timezone: "Europe/Berlin" }), info([["t", "DateTime"]])).format).toBe("JSONEachRow");
-    expect(planFormat("auto", server({ timezone: "Europe/Berlin" }), info([["t", "DateTime('UTC')"]])).format).toBe("RowBinary");
+    expect(planFormat("auto", server({ timezone: "Europe/Berlin" }), info([["t", "DateTime"]])).format).toBe(
+      "JSONEachRow",
+    );
+    expect(
+      planFormat("auto", server({ timezone: "Europe/Berlin" }), info([["t", "DateTime('UTC')"]])).format,
+    ).toBe("RowBinary");
     expect(planFormat("auto", server(), info([["t", "DateTime('Asia/Tokyo')"]])).format).toBe("JSONEachRow");
   });
 });
@@ -282,7 +317,7 @@ describe("RowBinary on the modern engine (chdb): Map, DateTime64, LowCardinality
     const rows: Record<string, unknown>[] = [
       {
         k: 1,
-        m: { "http.method": "GET", "ü": "€" },
+        m: { "http.method": "GET", ü: "€" },
         mn: { a: [1, "-9223372036854775808"] },
         t6: "2018-12-13 14:51:00.123456",
         t3: "2024-11-30 20:53:20.5",

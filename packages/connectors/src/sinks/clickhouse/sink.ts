@@ -159,7 +159,10 @@ export class ClickHouseSink implements Sink {
           { retryable: false, details: context },
         );
       query = `INSERT INTO ${table} (${columns.map((c) => ident(c.name)).join(", ")}) FORMAT RowBinary`;
-      values = Readable.from(batch.rowBinary.filter((p) => p.length > 0), { objectMode: false });
+      values = Readable.from(
+        batch.rowBinary.filter((p) => p.length > 0),
+        { objectMode: false },
+      );
     } else {
       values = Readable.from(ndjsonPieces(batch.chunks), { objectMode: false });
     }

@@ -302,6 +302,30 @@ export class ByteWriter {
   }
   /** A RowBinary String: varint byte length, then the UTF-8 bytes. */
   string(s: string): void {
+    // ASCII (most strings): the byte length is the length; copy the chars, leave on the first that is not.
+    const len = s.length;
+    if (this.pos + len + 5 > this.buf.length) this.ensure(len + 5);
+    const buf = this.buf;
+    let p = this.pos;
+    let v = len;
+    while (v >= 0x80) {
+      buf[p++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[p++] = v;
+    let i = 0;
+    for (; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[p + i] = c;
+    }
+    if (i === len) {
+      this.pos = p + len;
+      return;
+    }
+    this.stringUtf8(s);
+  }
+  private stringUtf8(s: string): void {
     const len = s.length;
     if (len < 128) {
       // Reserve the one-byte prefix; move the bytes only in the rare case the UTF-8 is >= 128 bytes.

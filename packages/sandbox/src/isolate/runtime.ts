@@ -5,7 +5,11 @@
  * code can reach nothing of the host and none of the runtime's internals.
  *
  * Builtins the runtime relies on are captured here, before handler code runs, so a handler that
- * overwrites JSON.stringify or Promise.prototype.then cannot corrupt the output format.
+ * overwrites JSON.stringify or Promise.prototype.then cannot corrupt the output format. The RowBinary
+ * encoder (@weir/core rowbinary.ts, used when the host asks for RowBinary rows) does use builtins
+ * at call time (DataView, String.prototype.charCodeAt, ...): a handler that patches them can garble
+ * only its own rows, which go to its own pipeline's table (the chunk header's lengths are the
+ * runtime's own, so message boundaries hold).
  */
 import { ByteWriter, RowBinaryError, type RowEncoder, rowEncoder } from "@weir/core/rowbinary";
 import { structuredClone } from "./clone.ts";
@@ -213,12 +217,12 @@ function decode(value: unknown, format: number): unknown {
   throw new TypeError(`unknown message format code ${format}`);
 }
 
+type Output = string | [string, Uint8Array];
+
 /**
  * Process messages from `i` on, synchronously until a handler returns a promise; then continue
  * from that promise's settlement. Sync handlers never touch the microtask queue.
  */
-type Output = string | [string, Uint8Array];
-
 function loop(values: Array<string | Uint8Array>, formats: string, i: number): Output | Promise<Output> {
   for (; i < values.length; i++) {
     if (outputSize() >= config.chunkChars) return finish(i);

@@ -45,7 +45,7 @@ const MESSAGES = [
   { id: "18446744073709551615" },
 ];
 
-async function run(format: "auto" | "JSONEachRow", messages: unknown[]) {
+async function run(format: "auto" | "JSONEachRow", messages: object[]) {
   const topic = await createTopic(1);
   const table = await createTable();
   await produce(topic, messages);

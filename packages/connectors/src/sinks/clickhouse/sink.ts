@@ -2,8 +2,9 @@
  * ClickHouse sink over HTTP (@clickhouse/client). One INSERT per batch, the sandbox's output streamed
  * as the request body untouched (no per-row work on the host): FORMAT RowBinary when the table's
  * columns allow it (`format: auto`, see planFormat; the sandbox then encodes rows for the column list
- * fixed at connect, which the INSERT names), else FORMAT JSONEachRow from NDJSON chunks. When the server has `insert_deduplication_token`, every insert carries the batch's token so
- * a replay after a crash is dropped by a deduplicating table. Under an egress policy the client gets
+ * fixed at connect, which the INSERT names), else FORMAT JSONEachRow from NDJSON chunks. When the
+ * server has `insert_deduplication_token`, every insert carries the batch's token so a replay after
+ * a crash is dropped by a deduplicating table. Under an egress policy the client gets
  * an HTTP agent whose every socket passes the guard (the address checked as it connects).
  */
 import { Readable } from "node:stream";

@@ -2,11 +2,12 @@
  * The handler's rows land in both tables: the article's exact DDL on the embedded modern engine (chdb)
  * and the legacy variant on the real Debian clickhouse-server 18.16 started by scripts/services.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@clickhouse/client";
+import { ByteWriter, type RowBinaryColumn, rowEncoder } from "@weir/core";
 import { generateTraces } from "@weir/generator";
 import { clickhouseUrl, fixturePath, readFixture, uniqueName } from "@weir/testing";
 import { installSandboxGlobals, recordingLog } from "@weir/testing/handlers";
@@ -34,6 +35,14 @@ function rowsFor(flavor: "modern" | "legacy"): Array<TraceRow | LegacyTraceRow> 
     JSON.parse(JSON.stringify(generated.request)),
   ];
   return messages.flatMap((m) => handler(m, recordingLog()) as Array<TraceRow | LegacyTraceRow>);
+}
+
+/** The rows as the sandbox encodes them for a RowBinary sink (one column list, the table's order). */
+function rowBinary(columns: RowBinaryColumn[], rows: object[]): Buffer {
+  const w = new ByteWriter();
+  const enc = rowEncoder(columns);
+  for (const r of rows) enc(w, r as Record<string, unknown>);
+  return Buffer.from(w.buf.subarray(0, w.pos));
 }
 
 describe("migrations/clickhouse/001_otel_traces_processed.sql", () => {
@@ -77,6 +86,33 @@ describe("rows into the article's table on chdb (modern engine)", () => {
       count("SELECT count() FROM otel_traces_processed WHERE attributes['my.span.attr'] = 'some value'"),
     ).toBe(2);
   });
+
+  it("as RowBinary, the table holds exactly what JSONEachRow gives it", () => {
+    session.query(modernDdl.replace(/otel_traces_processed/g, "via_json"));
+    session.query(modernDdl.replace(/otel_traces_processed/g, "via_rowbinary"));
+    const rows = rowsFor("modern");
+    session.query(
+      `INSERT INTO via_json FORMAT JSONEachRow\n${rows.map((r) => JSON.stringify(r)).join("\n")}`,
+    );
+    const columns = session
+      .query(
+        "SELECT name, type FROM system.columns WHERE table = 'via_rowbinary' AND database = currentDatabase()",
+        "JSONEachRow",
+      )
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as RowBinaryColumn);
+    const file = join(dir, "rows.bin");
+    writeFileSync(file, rowBinary(columns, rows));
+    const structure = columns
+      .map((c) => `${c.name} ${c.type}`)
+      .join(", ")
+      .replace(/'/g, "\\'");
+    session.query(`INSERT INTO via_rowbinary SELECT * FROM file('${file}', RowBinary, '${structure}')`);
+    const dump = (t: string) => session.query(`SELECT * FROM ${t} ORDER BY fingerprint`, "TSV");
+    expect(dump("via_json").split("\n").length).toBe(rows.length + 1);
+    expect(dump("via_rowbinary")).toBe(dump("via_json"));
+  });
 });
 
 describe("rows into the legacy table on clickhouse-server 18.16", () => {
@@ -111,5 +147,32 @@ describe("rows into the legacy table on clickhouse-server 18.16", () => {
       format: "JSONEachRow",
     });
     expect(await probe.json()).toEqual([{ t: 1544712660, v: "some value" }]);
+  });
+
+  it("as RowBinary, the table holds exactly what JSONEachRow gives it", async () => {
+    const binaryTable = `${table}_rb`;
+    await client.command({ query: legacyDdl.replace(/otel_traces_processed/g, binaryTable) });
+    try {
+      const rows = rowsFor("legacy") as LegacyTraceRow[];
+      const cols = await client.query({
+        query: `SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = '${binaryTable}'`,
+        format: "JSONEachRow",
+      });
+      const columns = await cols.json<RowBinaryColumn>();
+      const res = await fetch(
+        `${clickhouseUrl()}/?query=${encodeURIComponent(`INSERT INTO ${binaryTable} FORMAT RowBinary`)}`,
+        { method: "POST", body: rowBinary(columns, rows) },
+      );
+      expect(res.status, await res.text()).toBe(200);
+      const dump = async (t: string) =>
+        (
+          await client.query({ query: `SELECT * FROM ${t} ORDER BY fingerprint`, format: "TabSeparated" })
+        ).text();
+      const json = await dump(table);
+      expect(json.split("\n").length).toBe(rows.length + 1);
+      expect(await dump(binaryTable)).toBe(json);
+    } finally {
+      await client.command({ query: `DROP TABLE IF EXISTS ${binaryTable}` });
+    }
   });
 });

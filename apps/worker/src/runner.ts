@@ -169,10 +169,6 @@ export class PipelineRunner {
     // Before anything connects: a refused destination fails the start (EGRESS_DENIED), retried with backoff.
     const egress = egressPolicyFromLists(this.deps.egress?.());
     await checkEgress(egress, this.spec);
-    this.handler ??= await HandlerStage.create(
-      this.desired,
-      Math.min(this.deps.sandboxIsolates ?? 1, this.deps.partitionConcurrency),
-    );
     this.sink ??= createSink(this.spec.sink, {
       pipelineId: this.id,
       logger: (level, message, fields) => this.workerLog(level, message, fields),
@@ -180,6 +176,17 @@ export class PipelineRunner {
     });
     await this.sink.connect();
     for (const note of this.sink.capabilities.notes) this.workerLog("warn", note);
+    // The handler encodes rows in the format the sink chose at connect (RowBinary for a column list).
+    const rowBinary = this.sink.rowBinaryColumns;
+    if (this.handler && JSON.stringify(this.handler.rowBinary) !== JSON.stringify(rowBinary)) {
+      this.handler.dispose();
+      this.handler = null;
+    }
+    this.handler ??= await HandlerStage.create(
+      this.desired,
+      Math.min(this.deps.sandboxIsolates ?? 1, this.deps.partitionConcurrency),
+      rowBinary,
+    );
 
     const clientId = `weir-${this.deps.workerId}`;
     this.dlq = new DeadLetters(

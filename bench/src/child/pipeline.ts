@@ -30,6 +30,10 @@ export async function benchPipeline(opts: ChildOptions): Promise<DesiredPipeline
         table: opts.table,
         max_batch_rows: opts.maxBatchRows,
         max_batch_wait_ms: opts.maxBatchWaitMs,
+        // The sink's insert format (default auto: RowBinary on the legacy table), to compare formats.
+        ...(process.env.WEIR_BENCH_CLICKHOUSE_FORMAT
+          ? { format: process.env.WEIR_BENCH_CLICKHOUSE_FORMAT }
+          : {}),
       },
     },
     env: { WEIR_TABLE_FLAVOR: "legacy" },

@@ -5,6 +5,7 @@ export * from "./errors.ts";
 export * from "./handler.ts";
 export * from "./log.ts";
 export * from "./otlp.ts";
+export * from "./rowbinary.ts";
 export * from "./secret.ts";
 export * from "./spec.ts";
 export * from "./worker.ts";

@@ -90,6 +90,13 @@ export const ClickHouseSinkConfig = Type.Object(
     password: Type.Optional(Secret),
     request_timeout_ms: PositiveInt(30_000, 600_000),
     insert_settings: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]))),
+    format: Type.Optional(
+      Type.Union([Type.Literal("auto"), Type.Literal("JSONEachRow"), Type.Literal("RowBinary")], {
+        default: "auto",
+        description:
+          "Insert format. auto: RowBinary encoded in the sandbox when every column of the table has a type the encoder knows and no DEFAULT expression, else JSONEachRow. RowBinary: the same, but a table that cannot take it fails the start.",
+      }),
+    ),
     ...BatchFields,
   },
   { additionalProperties: false },

@@ -17,7 +17,7 @@ type Runner = (
   values: Array<string | Uint8Array>,
   formats: string,
   logBudget: number,
-) => string | Promise<string>;
+) => string | [string, Uint8Array] | Promise<string | [string, Uint8Array]>;
 
 export interface InstanceOptions {
   code: string;
@@ -100,8 +100,12 @@ export class Instance {
     }
   }
 
-  /** Run one chunk; resolves to the runtime's output string (see isolate/protocol.ts). */
-  async run(values: Array<string | Uint8Array>, formats: string, logBudget: number): Promise<string> {
+  /** Run one chunk; resolves to the runtime's output (see isolate/protocol.ts). */
+  async run(
+    values: Array<string | Uint8Array>,
+    formats: string,
+    logBudget: number,
+  ): Promise<string | [string, Uint8Array]> {
     this.progressIndex[PROGRESS.indexSlot] = -1;
     this.progressStart[PROGRESS.startSlot] = Date.now();
     const out = await this.runner.apply(undefined, [values, formats, logBudget], {
@@ -109,7 +113,7 @@ export class Instance {
       result: { copy: true, promise: true },
     });
     this.sample();
-    return out as string;
+    return out as string | [string, Uint8Array];
   }
 
   /** Index (within the current call) of the message in progress, and when it started. */

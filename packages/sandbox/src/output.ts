@@ -80,15 +80,19 @@ export interface DecodedChunk {
 
 /** Decode a chunk's output. Throws if the header is malformed (treated as a breach by the caller). */
 export function decodeChunk(
-  out: string,
+  out: string | [string, Uint8Array],
   metas: (MessageMeta | undefined)[],
   map: SourceMap | undefined,
   tags: LogTags,
 ): DecodedChunk {
-  const nl = out.indexOf("\n");
+  // RowBinary: [header, bytes]; NDJSON: one string, the header line then the rows.
+  const binary = typeof out === "string" ? undefined : out[1];
+  const text = typeof out === "string" ? out : out[0];
+  const nl = binary ? text.length : text.indexOf("\n");
   if (nl < 0) throw new Error("runtime output has no header line");
-  const header = JSON.parse(out.slice(0, nl)) as ChunkHeader;
-  const rows = out.slice(nl + 1);
+  if (binary && !(binary instanceof Uint8Array)) throw new Error("runtime output has no row bytes");
+  const header = JSON.parse(text.slice(0, nl)) as ChunkHeader;
+  const rows = binary ? "" : text.slice(nl + 1);
   const processed = header.n;
   if (!Number.isInteger(processed) || header.s.length !== processed * 3) {
     throw new Error("runtime output header does not match the chunk");
@@ -112,7 +116,20 @@ export function decodeChunk(
     const length = header.s[i * 3 + 1]!;
     const durationMs = header.s[i * 3 + 2]!;
     const messageLogs = logs[i] ?? [];
-    if (rowCount >= 0) {
+    if (rowCount >= 0 && binary) {
+      results[i] =
+        length > 0
+          ? {
+              ok: true,
+              rows: "",
+              rowBinary: binary.subarray(offset, offset + length),
+              rowCount,
+              durationMs,
+              logs: messageLogs,
+            }
+          : { ok: true, rows: "", rowCount, durationMs, logs: messageLogs };
+      offset += length;
+    } else if (rowCount >= 0) {
       results[i] = {
         ok: true,
         rows: length > 0 ? rows.slice(offset, offset + length) : "",

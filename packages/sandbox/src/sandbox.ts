@@ -86,6 +86,7 @@ class IsolateSandbox implements Sandbox {
       chunkChars: CHUNK_CHARS,
       env: { ...(this.opts.env ?? {}) },
       memoryMb: this.limits.memory_mb,
+      ...(this.opts.rowBinary ? { rowBinary: this.opts.rowBinary } : {}),
     };
     try {
       this.instance = await Instance.create({

@@ -44,9 +44,18 @@ export type RunErrorCode =
 /**
  * The outcome of one message. `rows` is NDJSON ready for ClickHouse JSONEachRow: one
  * JSON object per line, joined by "\n", no trailing newline, "" when the handler dropped it.
+ * With {@link SandboxOptions.rowBinary}, `rows` is "" and `rowBinary` holds the rows as ClickHouse
+ * RowBinary instead (present when the message produced rows).
  */
 export type RunResult =
-  | { ok: true; rows: string; rowCount: number; durationMs: number; logs: LogRecord[] }
+  | {
+      ok: true;
+      rows: string;
+      rowBinary?: Uint8Array;
+      rowCount: number;
+      durationMs: number;
+      logs: LogRecord[];
+    }
   | {
       ok: false;
       /** `code` is one of {@link RunErrorCode}; `stack` points at the uploaded TypeScript. */
@@ -85,6 +94,11 @@ export interface SandboxOptions {
   handlerVersion?: string;
   /** Default message format (default `json`). */
   format?: MessageFormat;
+  /**
+   * Encode rows in the isolate as ClickHouse RowBinary for these columns (a ClickHouse sink's
+   * `rowBinaryColumns`) instead of NDJSON: see {@link RunResult}. Ignored by createProcessSandbox.
+   */
+  rowBinary?: Array<{ name: string; type: string }>;
   /**
    * Isolates to load (default 1). With more than one, concurrent runBatch calls run in parallel on
    * separate threads (each call on one isolate, in order); memory is `memory_mb` per isolate.

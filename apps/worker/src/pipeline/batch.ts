@@ -16,10 +16,10 @@ export type HeldMessage = SourceMessage;
 /** What became of one message in the batch. */
 export type Outcome = "rows" | "dropped" | "failed";
 
-/** Rows one message produced, as NDJSON from the sandbox. */
+/** Rows one message produced: NDJSON from the sandbox, or RowBinary when the sink asked for it. */
 export interface RowEntry {
   message: HeldMessage;
-  rows: string;
+  rows: string | Uint8Array;
   rowCount: number;
 }
 
@@ -61,7 +61,7 @@ export class OpenBatch {
       return "failed";
     }
     if (result.rowCount === 0) return "dropped";
-    this.addRows({ message, rows: result.rows, rowCount: result.rowCount });
+    this.addRows({ message, rows: result.rowBinary ?? result.rows, rowCount: result.rowCount });
     return "rows";
   }
 
@@ -79,7 +79,7 @@ export class OpenBatch {
   addRows(entry: RowEntry): void {
     this.entries.push(entry);
     this.rowCount += entry.rowCount;
-    this.bytes += entry.rows.length + 1;
+    this.bytes += entry.rows.length + (typeof entry.rows === "string" ? 1 : 0);
   }
 
   addFailure(failure: DlqInput): void {

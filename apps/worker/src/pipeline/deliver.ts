@@ -136,13 +136,26 @@ function toSinkBatch(
   let rowCount = 0;
   let bytes = 0;
   const chunks: string[] = [];
+  const rowBinary: Uint8Array[] = [];
   for (const e of entries) {
-    chunks.push(e.rows);
+    if (typeof e.rows === "string") {
+      chunks.push(e.rows);
+      bytes += e.rows.length + 1;
+    } else {
+      rowBinary.push(e.rows);
+      bytes += e.rows.length;
+    }
     rowCount += e.rowCount;
-    bytes += e.rows.length + 1;
   }
   const id = { pipelineId: h.pipelineId, topic: h.topic, partition: h.partition, firstOffset, lastOffset };
-  return { ...id, chunks, rowCount, bytes, dedupToken: dedupToken(id) };
+  return {
+    ...id,
+    chunks,
+    ...(rowBinary.length > 0 ? { rowBinary } : {}),
+    rowCount,
+    bytes,
+    dedupToken: dedupToken(id),
+  };
 }
 
 function dlqFor(h: DeliveryHooks, entries: RowEntry[], error: SerializedError, attempts: number): DlqInput[] {

@@ -12,6 +12,7 @@ import {
   type DesiredPipeline,
   type DlqAttemptError,
   type RetryPolicy,
+  type RowBinaryColumn,
   type SerializedError,
   WeirError,
 } from "@weir/core";
@@ -65,6 +66,8 @@ export class HandlerStage {
   /** Log lines dropped by sandboxes unloaded since the stage started. */
   private droppedBefore = 0;
   private disposed = false;
+  /** The columns rows are encoded for as RowBinary, when they are. */
+  rowBinary: RowBinaryColumn[] | undefined;
   private readonly load: () => Promise<Sandbox>;
   private readonly pipeline: DesiredPipeline;
   private constructor(sandbox: Sandbox, pipeline: DesiredPipeline, load: () => Promise<Sandbox>) {
@@ -75,8 +78,15 @@ export class HandlerStage {
     this.binary = isBinaryFormat(this.format);
   }
 
-  /** Load the handler now (a handler that cannot load fails the pipeline's start, not its first message). */
-  static async create(pipeline: DesiredPipeline, isolates: number): Promise<HandlerStage> {
+  /**
+   * Load the handler now (a handler that cannot load fails the pipeline's start, not its first message).
+   * `rowBinary`: the sink's `rowBinaryColumns`: rows are then encoded so in the isolate.
+   */
+  static async create(
+    pipeline: DesiredPipeline,
+    isolates: number,
+    rowBinary?: RowBinaryColumn[],
+  ): Promise<HandlerStage> {
     const handler = pipeline.handler!;
     const load = () =>
       createSandbox({
@@ -88,8 +98,11 @@ export class HandlerStage {
         handlerVersion: String(handler.version),
         format: sandboxFormat(pipeline.spec.source.config),
         isolates,
+        ...(rowBinary ? { rowBinary } : {}),
       });
-    return new HandlerStage(await load(), pipeline, load);
+    const stage = new HandlerStage(await load(), pipeline, load);
+    stage.rowBinary = rowBinary;
+    return stage;
   }
 
   /**

@@ -3,7 +3,7 @@
  * The worker owns batching, retries and backoff; a sink only writes one batch and says, through a
  * {@link WeirError}, whether trying again could help.
  */
-import type { EgressPolicy, SinkSpec } from "@weir/core";
+import type { EgressPolicy, RowBinaryColumn, SinkSpec } from "@weir/core";
 
 /** One batch for one partition: rows already serialized by the sandbox as NDJSON chunks. */
 export interface SinkBatch {
@@ -15,6 +15,11 @@ export interface SinkBatch {
   lastOffset: string;
   /** Each chunk is NDJSON: one JSON object per line, "\n"-separated, no trailing newline, non-empty. */
   chunks: string[];
+  /**
+   * Rows as ClickHouse RowBinary for the sink's {@link Sink.rowBinaryColumns}, one part per message,
+   * back to back; only for a sink that asked for them (then `chunks` is empty).
+   */
+  rowBinary?: Uint8Array[];
   rowCount: number;
   bytes: number;
   /** `${pipelineId}-${topic}-${partition}-${firstOffset}-${lastOffset}`, see {@link dedupToken}. */
@@ -55,6 +60,12 @@ export interface Sink {
   /** Cheap liveness probe of the target; throws SINK_RETRYABLE when it is unreachable. */
   healthcheck(): Promise<void>;
   write(batch: SinkBatch): Promise<void>;
+  /**
+   * Set by `connect()` when the sink takes rows as ClickHouse RowBinary for these columns (in this
+   * order): the worker then has the sandbox encode rows so and hands them over in
+   * {@link SinkBatch.rowBinary}. Undefined: NDJSON chunks.
+   */
+  readonly rowBinaryColumns?: RowBinaryColumn[] | undefined;
   /** Idempotent. */
   close(): Promise<void>;
   readonly capabilities: SinkCapabilities;
@@ -93,7 +104,8 @@ export function batchLimits(sink: SinkSpec): BatchLimits {
 
 /** True when a batch carries no rows; sinks treat it as a no-op. */
 export function isEmptyBatch(batch: SinkBatch): boolean {
-  return batch.chunks.length === 0 || batch.chunks.every((c) => c.length === 0);
+  const noText = batch.chunks.length === 0 || batch.chunks.every((c) => c.length === 0);
+  return noText && !batch.rowBinary?.some((p) => p.length > 0);
 }
 
 /** The batch body as NDJSON with a trailing newline, built by concatenation (no per-row parsing). */

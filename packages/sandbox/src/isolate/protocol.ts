@@ -5,6 +5,10 @@
  * One call processes a chunk of messages and returns ONE string: a JSON header line, "\n", then
  * the rows of every successful message, each message's NDJSON followed by "\n" when non-empty.
  * Copying one flat string out of the isolate is far cheaper than copying object graphs.
+ *
+ * With {@link RuntimeConfig.rowBinary} the rows are ClickHouse RowBinary instead: the call returns
+ * `[header, bytes]`, the bytes being every successful message's rows back to back (no separator),
+ * and the lengths in {@link ChunkHeader.s} count bytes.
  */
 
 /** Log levels by index, as written in {@link ChunkHeader.l}. */
@@ -24,6 +28,11 @@ export interface RuntimeConfig {
   env: Record<string, string>;
   /** The isolate's memory limit, for the allocation guards. */
   memoryMb: number;
+  /**
+   * Encode rows as ClickHouse RowBinary for these columns (the table's insertable columns, in order)
+   * instead of NDJSON. A row that does not fit fails its message with HANDLER_OUTPUT.
+   */
+  rowBinary?: Array<{ name: string; type: string }>;
 }
 
 /**

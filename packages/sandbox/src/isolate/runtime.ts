@@ -5,8 +5,13 @@
  * code can reach nothing of the host and none of the runtime's internals.
  *
  * Builtins the runtime relies on are captured here, before handler code runs, so a handler that
- * overwrites JSON.stringify or Promise.prototype.then cannot corrupt the output format.
+ * overwrites JSON.stringify or Promise.prototype.then cannot corrupt the output format. The RowBinary
+ * encoder (@weir/core rowbinary.ts, used when the host asks for RowBinary rows) does use builtins
+ * at call time (DataView, String.prototype.charCodeAt, ...): a handler that patches them can garble
+ * only its own rows, which go to its own pipeline's table (the chunk header's lengths are the
+ * runtime's own, so message boundaries hold).
  */
+import { ByteWriter, RowBinaryError, type RowEncoder, rowEncoder } from "@weir/core/rowbinary";
 import { structuredClone } from "./clone.ts";
 import { describeError } from "./errors.ts";
 import { installAllocationGuards } from "./guards.ts";
@@ -53,6 +58,9 @@ delete g.__weirOtlp;
 
 let config: RuntimeConfig;
 let handler: Handler | undefined;
+/** Set when the host asked for RowBinary rows (config.rowBinary): rows go into `bin`, not `rows`. */
+let encodeRow: RowEncoder | undefined;
+let bin: ByteWriter | undefined;
 let progressIndex: Int32Array;
 let progressStart: Float64Array;
 
@@ -104,8 +112,42 @@ function outputError(message: string): Error {
   return err;
 }
 
+/** Encode one message's rows as RowBinary into `bin`; a row that does not fit fails that message only. */
+function emitBinary(i: number, list: unknown[], t0: number, w: ByteWriter, encode: RowEncoder): void {
+  const start = w.pos;
+  for (let k = 0; k < list.length; k++) {
+    const row = list[k];
+    if (typeof row !== "object" || row === null || isArray(row)) {
+      w.pos = start;
+      const kind = row === null ? "null" : isArray(row) ? "an array" : `a ${typeof row}`;
+      fail(i, "HANDLER_OUTPUT", outputError(`row ${k} is ${kind}; rows must be plain objects`), t0);
+      return;
+    }
+    try {
+      encode(w, row as Record<string, unknown>);
+    } catch (err) {
+      w.pos = start;
+      const e = err instanceof RowBinaryError ? outputError(err.message) : err;
+      fail(i, "HANDLER_OUTPUT", e, t0, `row ${k} does not fit the table: `);
+      return;
+    }
+    if (w.pos - start > config.maxOutputChars) {
+      w.pos = start;
+      const message = `output exceeds max_output_bytes (${config.maxOutputChars}) at row ${k}`;
+      fail(i, "HANDLER_OUTPUT", outputError(message), t0);
+      return;
+    }
+  }
+  stats += `${stats ? "," : ""}${list.length},${w.pos - start},${now() - t0}`;
+}
+
 /** Serialize one message's result into `rows`; a bad result fails that message only. */
 function emit(i: number, result: unknown, t0: number): void {
+  if (encodeRow && bin) {
+    const list = result === null || result === undefined ? [] : isArray(result) ? result : [result];
+    emitBinary(i, list as unknown[], t0, bin, encodeRow);
+    return;
+  }
   let text = "";
   let count = 0;
   if (result !== null && result !== undefined) {
@@ -141,12 +183,22 @@ function emit(i: number, result: unknown, t0: number): void {
   stats += `${stats ? "," : ""}${count},${text.length},${now() - t0}`;
 }
 
-function finish(next: number): string {
+function finish(next: number): string | [string, Uint8Array] {
   const { logs, dropped } = endLogs();
   const header = `{"n":${next},"s":[${stats}],"e":[${errors}],"l":[${logs}],"d":${dropped}}`;
-  const out = `${header}\n${rows}`;
+  const text = rows;
   rows = stats = errors = "";
-  return out;
+  if (bin) {
+    const bytes = bin.buf.slice(0, bin.pos);
+    bin.pos = 0;
+    return [header, bytes];
+  }
+  return `${header}\n${text}`;
+}
+
+/** Output built so far in this call (code units of NDJSON, or RowBinary bytes). */
+function outputSize(): number {
+  return bin ? bin.pos : rows.length;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -165,13 +217,15 @@ function decode(value: unknown, format: number): unknown {
   throw new TypeError(`unknown message format code ${format}`);
 }
 
+type Output = string | [string, Uint8Array];
+
 /**
  * Process messages from `i` on, synchronously until a handler returns a promise; then continue
  * from that promise's settlement. Sync handlers never touch the microtask queue.
  */
-function loop(values: Array<string | Uint8Array>, formats: string, i: number): string | Promise<string> {
+function loop(values: Array<string | Uint8Array>, formats: string, i: number): Output | Promise<Output> {
   for (; i < values.length; i++) {
-    if (rows.length >= config.chunkChars) return finish(i);
+    if (outputSize() >= config.chunkChars) return finish(i);
     const t0 = now();
     progressStart[PROGRESS.startSlot] = t0;
     progressIndex[PROGRESS.indexSlot] = i;
@@ -201,7 +255,7 @@ function loop(values: Array<string | Uint8Array>, formats: string, i: number): s
             handlerFail(index, err, t0);
             return loop(values, formats, index + 1);
           },
-        ]) as Promise<string>;
+        ]) as Promise<Output>;
       }
     } catch (err) {
       handlerFail(i, err, t0);
@@ -220,9 +274,10 @@ function run(
   values: Array<string | Uint8Array>,
   formats: string,
   logBudget: number,
-): string | Promise<string> {
+): Output | Promise<Output> {
   beginLogs(logBudget, config.maxLogLineChars);
   rows = stats = errors = "";
+  if (bin) bin.pos = 0;
   return loop(values, formats, 0);
 }
 
@@ -230,6 +285,10 @@ function run(
 g.__weir_boot = (progress: SharedArrayBuffer, cfg: RuntimeConfig) => {
   config = cfg;
   installAllocationGuards(cfg.memoryMb);
+  if (cfg.rowBinary) {
+    encodeRow = rowEncoder(cfg.rowBinary);
+    bin = new ByteWriter(64 * 1024);
+  }
   progressIndex = new Int32Array(progress);
   progressStart = new Float64Array(progress);
   const env = Object.create(null) as Record<string, string>;

@@ -101,6 +101,8 @@ class ProcessSandbox implements Sandbox {
       maxCrashes: _m,
       execArgv: _e,
       startupTimeoutMs: _s,
+      // Rows come back as NDJSON from a child process (RowBinary is an in-process path only).
+      rowBinary: _rb,
       ...rest
     } = opts;
     this.opts = opts;

@@ -3,13 +3,15 @@
  * (version, settings, types) and what the target table looks like. They run once at connect, through
  * whatever query function the sink has, and return notes instead of failing on what is missing.
  */
-import { WeirError } from "@weir/core";
+import { planRowBinary, type RowBinaryColumn, WeirError } from "@weir/core";
 
 /** Runs one query and returns its rows (the sink asks for JSONEachRow output). */
 export type RunQuery = (sql: string) => Promise<Array<Record<string, unknown>>>;
 
 export interface ServerInfo {
   version: string;
+  /** The server's time zone (a DateTime column without its own uses it). */
+  timezone: string;
   /** Which of the settings we care about exist on this server. */
   settings: Set<string>;
   /** MergeTree-level defaults we care about (name -> value), when the server has them. */
@@ -23,6 +25,7 @@ const WANTED_SETTINGS = [
   "insert_deduplicate",
   "async_insert",
   "input_format_skip_unknown_fields",
+  "input_format_defaults_for_omitted_fields",
 ];
 const WANTED_MERGE_TREE = ["non_replicated_deduplication_window", "replicated_deduplication_window"];
 const WANTED_TYPES = ["Map", "DateTime64", "JSON"];
@@ -41,7 +44,7 @@ const list = (names: string[]) => names.map(literal).join(", ");
 
 /** Detect the server's version, settings and types. */
 export async function detectServer(run: RunQuery): Promise<ServerInfo> {
-  const [v] = await run("SELECT version() AS v");
+  const [v] = await run("SELECT version() AS v, timezone() AS tz");
   const settings = await run(`SELECT name FROM system.settings WHERE name IN (${list(WANTED_SETTINGS)})`);
   const mt = await run(
     `SELECT name, value FROM system.merge_tree_settings WHERE name IN (${list(WANTED_MERGE_TREE)})`,
@@ -49,6 +52,7 @@ export async function detectServer(run: RunQuery): Promise<ServerInfo> {
   const types = await run(`SELECT name FROM system.data_type_families WHERE name IN (${list(WANTED_TYPES)})`);
   return {
     version: String(v?.v ?? "unknown"),
+    timezone: String(v?.tz ?? "UTC"),
     settings: new Set(settings.map((r) => String(r.name))),
     mergeTreeSettings: new Map(mt.map((r) => [String(r.name), String(r.value)])),
     types: new Set(types.map((r) => String(r.name))),
@@ -176,4 +180,37 @@ export function planInserts(server: ServerInfo, info: TableInfo, name: string): 
   const settings: Record<string, string | number> = {};
   if (server.settings.has("input_format_skip_unknown_fields")) settings.input_format_skip_unknown_fields = 0;
   return { sendToken, tableDeduplicates, notes, settings };
+}
+
+export type InsertFormat = "auto" | "JSONEachRow" | "RowBinary";
+
+/** How rows are inserted: RowBinary for these columns, or JSONEachRow and why. */
+export type FormatPlan =
+  | { format: "RowBinary"; columns: RowBinaryColumn[] }
+  | { format: "JSONEachRow"; reason?: string };
+
+/**
+ * Whether inserts can be RowBinary (encoded in the sandbox, one column list fixed at connect): every
+ * insertable column has a type the encoder knows, and a key missing in a row means what it means
+ * in JSONEachRow. That last point rules out DEFAULT columns on servers that fill omitted JSON fields
+ * from the DEFAULT expression (`input_format_defaults_for_omitted_fields`, 19.x on): RowBinary would
+ * write the type's zero instead. 18.x fills omitted fields with the zero value too, so RowBinary
+ * matches it there. `reason` says why JSONEachRow was kept (absent when asked for).
+ */
+export function planFormat(requested: InsertFormat, server: ServerInfo, info: TableInfo): FormatPlan {
+  if (requested === "JSONEachRow") return { format: "JSONEachRow" };
+  const cols = insertableColumns(info);
+  const defaultsApply = server.settings.has("input_format_defaults_for_omitted_fields");
+  for (const c of cols) {
+    if (c.defaultKind === "DEFAULT" && defaultsApply)
+      return {
+        format: "JSONEachRow",
+        reason: `column ${c.name} has a DEFAULT expression, which ClickHouse ${server.version} applies to keys missing in JSONEachRow rows`,
+      };
+    if (c.defaultKind !== "" && c.defaultKind !== "DEFAULT")
+      return { format: "JSONEachRow", reason: `column ${c.name} is ${c.defaultKind}` };
+  }
+  const plan = planRowBinary(cols, { serverTimezone: server.timezone });
+  if (!plan.ok) return { format: "JSONEachRow", reason: plan.reason };
+  return { format: "RowBinary", columns: plan.plan.columns };
 }

@@ -1,8 +1,10 @@
 /**
- * ClickHouse sink over HTTP (@clickhouse/client). One INSERT ... FORMAT JSONEachRow per batch; the
- * sandbox's NDJSON chunks are streamed as the request body untouched (no per-row JSON work on the
- * host). When the server has `insert_deduplication_token`, every insert carries the batch's token so
- * a replay after a crash is dropped by a deduplicating table. Under an egress policy the client gets
+ * ClickHouse sink over HTTP (@clickhouse/client). One INSERT per batch, the sandbox's output streamed
+ * as the request body untouched (no per-row work on the host): FORMAT RowBinary when the table's
+ * columns allow it (`format: auto`, see planFormat; the sandbox then encodes rows for the column list
+ * fixed at connect, which the INSERT names), else FORMAT JSONEachRow from NDJSON chunks. When the
+ * server has `insert_deduplication_token`, every insert carries the batch's token so a replay after
+ * a crash is dropped by a deduplicating table. Under an egress policy the client gets
  * an HTTP agent whose every socket passes the guard (the address checked as it connects).
  */
 import { Readable } from "node:stream";
@@ -12,7 +14,7 @@ import {
   type ClickHouseSettings,
   createClient,
 } from "@clickhouse/client";
-import { type ClickHouseSinkConfig, isWeirError, reveal, WeirError } from "@weir/core";
+import { type ClickHouseSinkConfig, isWeirError, type RowBinaryColumn, reveal, WeirError } from "@weir/core";
 import { egressGuard, egressRefusal } from "../../egress/guard.ts";
 import { guardedHttpAgent } from "../../egress/http.ts";
 import { excerpt, messageOf, parseClickHouseCode, sinkError } from "../classify.ts";
@@ -30,6 +32,7 @@ import {
   type InsertPlan,
   ident,
   insertableColumns,
+  planFormat,
   planInserts,
   type RunQuery,
   type TableInfo,
@@ -48,6 +51,8 @@ export class ClickHouseSink implements Sink {
   private readonly name: string;
   private plan: InsertPlan | undefined;
   private table: TableInfo | undefined;
+  /** RowBinary inserts for these columns (set by connect), else JSONEachRow. */
+  rowBinaryColumns: RowBinaryColumn[] | undefined;
   private closed = false;
 
   private readonly config: ClickHouseSinkConfig;
@@ -90,15 +95,30 @@ export class ClickHouseSink implements Sink {
       const { database, table } = this.config;
       this.table = checkTable(await describeTable(run, database, table), database, table);
       this.plan = planInserts(server, this.table, this.name);
+      const requested = this.config.format ?? "auto";
+      const format = planFormat(requested, server, this.table);
+      if (requested === "RowBinary" && format.format !== "RowBinary") {
+        throw new WeirError(
+          "SINK_SCHEMA",
+          `table ${this.name} cannot take RowBinary inserts (format: RowBinary): ${format.reason}; use format: auto or JSONEachRow`,
+          { details: { table: this.name } },
+        );
+      }
+      this.rowBinaryColumns = format.format === "RowBinary" ? format.columns : undefined;
       this.capabilities.dedupToken = this.plan.tableDeduplicates;
       this.capabilities.notes = this.plan.notes;
       this.ctx.logger?.("info", `clickhouse sink connected to ${this.name} on ClickHouse ${server.version}`, {
         version: server.version,
+        format: format.format,
         engine: this.table.engine,
         insert_deduplication_token: this.plan.sendToken,
         table_deduplicates: this.plan.tableDeduplicates,
       });
       for (const note of this.plan.notes) this.ctx.logger?.("warn", note, { table: this.name });
+      if (format.format === "JSONEachRow" && format.reason)
+        this.ctx.logger?.("info", `clickhouse sink inserts JSONEachRow, not RowBinary: ${format.reason}`, {
+          table: this.name,
+        });
     } catch (err) {
       const refused = this.refused("connect", err);
       if (refused) throw refused;
@@ -126,13 +146,34 @@ export class ClickHouseSink implements Sink {
     };
     if (this.plan.sendToken) settings.insert_deduplication_token = batch.dedupToken;
     const context = { table: this.name, dedup_token: batch.dedupToken, rows: batch.rowCount };
+    const table = `${ident(this.config.database)}.${ident(this.config.table)}`;
+    let query = `INSERT INTO ${table} FORMAT JSONEachRow`;
+    let values: Readable;
+    if (batch.rowBinary && batch.rowBinary.length > 0) {
+      // The sandbox encoded these rows for rowBinaryColumns: naming them keeps a column added since
+      // connect at its default, as a key missing from a JSONEachRow row would be.
+      const columns = this.rowBinaryColumns;
+      if (!columns || batch.chunks.some((c) => c.length > 0))
+        throw new WeirError(
+          "SINK_PERMANENT",
+          `insert into ${this.name}: ${columns ? "a batch mixes RowBinary and NDJSON rows" : "RowBinary rows for a sink that inserts JSONEachRow"}`,
+          { retryable: false, details: context },
+        );
+      query = `INSERT INTO ${table} (${columns.map((c) => ident(c.name)).join(", ")}) FORMAT RowBinary`;
+      values = Readable.from(
+        batch.rowBinary.filter((p) => p.length > 0),
+        { objectMode: false },
+      );
+    } else {
+      values = Readable.from(ndjsonPieces(batch.chunks), { objectMode: false });
+    }
     let status: number | undefined;
     let body: string;
     let header: string | undefined;
     try {
       const res = await this.client.exec({
-        query: `INSERT INTO ${ident(this.config.database)}.${ident(this.config.table)} FORMAT JSONEachRow`,
-        values: Readable.from(ndjsonPieces(batch.chunks), { objectMode: false }),
+        query,
+        values,
         clickhouse_settings: settings as ClickHouseSettings,
         // We read the status and body ourselves: the client drops the HTTP status of an error.
         ignore_error_response: true,

@@ -471,6 +471,7 @@ async function cli(): Promise<void> {
     .option("--spans-per-message <n>", "spans per message", Number, 100)
     .option("--partitions <n>", "partitions", Number, 4)
     .option("--counts <list>", "busy pipelines per scaling run", list, [1, 2, 4])
+    .option("--codec <codec>", "batch codec of the topic (none, gzip, snappy, lz4, zstd)", "zstd")
     .option("--memory-pipelines <n>", "pipelines of the memory run (0 skips)", Number, 10)
     .option("--memory-spans <n>", "spans each memory-run pipeline reads", Number, 200_000)
     .option("--cell-env <kv...>", "worker env K=V for the cells", [])
@@ -489,6 +490,7 @@ async function cli(): Promise<void> {
       spansPerMessage: number;
       partitions: number;
       counts: number[];
+      codec: KafkaCompression;
       memoryPipelines: number;
       memorySpans: number;
       cellEnv: string[];
@@ -525,7 +527,7 @@ async function cli(): Promise<void> {
     const messages = Math.ceil(o.spans / o.spansPerMessage);
     const topic = await newTopic("busy");
     say(`loading ${messages} messages x ${o.spansPerMessage} spans into ${topic}`);
-    const load = await loadTopic(kafka, topic, o.partitions, data, messages);
+    const load = await loadTopic(kafka, topic, o.partitions, data, messages, undefined, o.codec);
     say(
       `loaded ${load.messages} messages, ${load.expectedRows} rows expected per pipeline, ${load.seconds.toFixed(1)} s`,
     );

@@ -75,10 +75,10 @@ const WorkerEnv = Type.Object({
   /**
    * RSS allowed per pipeline beyond its isolates' memory_mb: what a busy pipeline holds outside its
    * isolates' old generation (Kafka fetch buffers and their decompression, the open batch and the one
-   * in delivery, the isolates' young generations). Measured: a busy otel-traces pipeline peaks at
-   * 245-350 MB in all (bench/README.md, "Busy worker").
+   * in delivery, the isolates' young generations). Measured: one busy otel-traces pipeline reading
+   * zstd batches peaked its cell at ~800 MB, 2 MB fetches per partition (bench/README.md, "Busy worker").
    */
-  WEIR_WORKER_PIPELINE_OVERHEAD_MB: Int(160, 0),
+  WEIR_WORKER_PIPELINE_OVERHEAD_MB: Int(384, 0),
   /** Niceness of cells (the supervisor keeps 0); cordoned cells get WEIR_WORKER_CORDON_NICE. */
   WEIR_WORKER_CELL_NICE: Type.Integer({ default: 5, minimum: 0, maximum: 19 }),
   WEIR_WORKER_CORDON_NICE: Type.Integer({ default: 15, minimum: 0, maximum: 19 }),

@@ -10,7 +10,7 @@ const settings: WatchdogSettings = {
   stallMs: 30_000,
   controlMs: 15_000,
   headroomMb: 384,
-  pipelineOverheadMb: 160,
+  pipelineOverheadMb: 384,
   isolates: 2,
 };
 const NOW = 1_000_000;
@@ -93,7 +93,7 @@ describe("watchdog", () => {
   it("recycles a cell over its RSS budget: isolates x memory_mb plus the overhead per pipeline, plus headroom", () => {
     const pipelines = [pipeline("p1", 1000, 128), pipeline("p2", 1000, 64)];
     const c = cell(report(), NOW, pipelines);
-    const budgetMb = 384 + (2 * 128 + 160) + (2 * 64 + 160);
+    const budgetMb = 384 + (2 * 128 + 384) + (2 * 64 + 384);
     expect(rssBudget(settings, pipelines)).toBe(budgetMb * 1048576);
     expect(inspect(c, NOW, settings, budgetMb * 1048576 + 1)).toMatchObject({ kind: "memory" });
     expect(inspect(c, NOW, settings, budgetMb * 1048576)).toBeNull();

@@ -20,8 +20,8 @@ await runChild(async (opts, rec) => {
   const kafka = new Kafka({ clientId: "bench-plain", brokers: opts.brokers, logLevel: KafkaLogLevel.ERROR });
   const consumer = kafka.consumer({
     groupId: opts.groupId,
-    maxBytesPerPartition: 8 * 1024 * 1024,
-    maxBytes: 32 * 1024 * 1024,
+    maxBytesPerPartition: 2 * 1024 * 1024, // the worker's (apps/worker/src/pipeline/kafka-source.ts)
+    maxBytes: 8 * 1024 * 1024,
     maxWaitTimeInMs: Math.min(500, Math.max(50, opts.maxBatchWaitMs)),
   });
   const commit = (b: { partition: number; lastOffset: number }) =>

@@ -32,6 +32,15 @@ export interface KafkaSourceOptions {
   egress?: EgressPolicy | undefined;
 }
 
+/**
+ * Fetch sizes (compressed bytes, as the broker sends them). Everything fetched stays in memory until
+ * its batch is committed, and a zstd batch of OTLP JSON is ~2.4x larger decompressed: at 8 MB per
+ * partition and 32 MB per fetch, one busy zstd pipeline's cell peaked near 1.5 GB (bench/README.md,
+ * "Busy worker"). Smaller fetches bound that without costing throughput (measured there too).
+ */
+const FETCH_MAX_BYTES_PER_PARTITION = 2 * 1024 * 1024;
+const FETCH_MAX_BYTES = 8 * 1024 * 1024;
+
 export class KafkaSource implements Source {
   readonly topic: string;
   private kafka: Kafka | null = null;
@@ -64,8 +73,8 @@ export class KafkaSource implements Source {
       groupId,
       sessionTimeout: this.o.sessionTimeoutMs,
       heartbeatInterval: this.heartbeatMs,
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      maxBytes: 32 * 1024 * 1024,
+      maxBytesPerPartition: FETCH_MAX_BYTES_PER_PARTITION,
+      maxBytes: FETCH_MAX_BYTES,
       // How long an idle fetch waits at the broker (records return as soon as they arrive; the batch
       // wait is the runner's own timer). Longer: cheaper idle pipelines, slower stops and rebalances.
       maxWaitTimeInMs: this.o.fetchWaitMs,

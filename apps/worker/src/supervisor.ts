@@ -276,7 +276,11 @@ export class Supervisor {
     } else if (v.kind === "control") {
       this.note(v.pipeline, "warn", v.detail);
     } else {
-      for (const id of cell.pipelines.keys()) this.note(id, "warn", `${v.kind}: ${v.detail}`);
+      for (const id of cell.pipelines.keys()) {
+        this.note(id, "warn", `${v.kind}: ${v.detail}`);
+        // The status says why its cell keeps restarting (for a minute after each recycle).
+        if (v.kind === "memory") this.incident(id, false, "HANDLER_MEMORY", `cell ${v.detail}`);
+      }
     }
     cell.kill(v.kind);
   }

@@ -38,9 +38,10 @@ if (commandName(argv) === "dev" && !flags.includes("--no-node-snapshot") && proc
       stdio: "inherit",
     },
   );
-  // Passed on, so that a signal sent to this process alone stops the child too; Ctrl-C on a terminal
-  // reaches both (one process group), and the child takes the two as one (below).
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => child.kill(sig));
+  // Passed on as SIGTERM, so that a signal sent to this process alone stops the child too. Ctrl-C on
+  // a terminal reaches both (one process group): the child counts only SIGINTs as Ctrl-C presses, so
+  // the copy passed on, however late it arrives on a busy machine, is never taken for a second press.
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => child.kill("SIGTERM"));
   child.on("exit", (code, signal) => {
     process.exitCode = code ?? (signal === "SIGINT" ? 130 : 1);
   });
@@ -48,7 +49,7 @@ if (commandName(argv) === "dev" && !flags.includes("--no-node-snapshot") && proc
   const controller = new AbortController();
   let firstAt = 0;
   process.on("SIGINT", () => {
-    // A second Ctrl-C exits at once; the copy a re-running parent passes on right after is the same one.
+    // A second Ctrl-C exits at once (a terminal may deliver one press twice in quick succession).
     if (controller.signal.aborted) {
       if (Date.now() - firstAt > 300) process.exit(130);
       return;
@@ -56,5 +57,14 @@ if (commandName(argv) === "dev" && !flags.includes("--no-node-snapshot") && proc
     firstAt = Date.now();
     controller.abort();
   });
+  // `weir dev` re-run under --no-node-snapshot: its parent passes every stop on as SIGTERM, which
+  // stops it the same orderly way and never counts as a second press. (Other commands keep the
+  // default SIGTERM: an immediate exit.)
+  if (commandName(argv) === "dev")
+    process.on("SIGTERM", () => {
+      if (controller.signal.aborted) return;
+      firstAt = Date.now();
+      controller.abort();
+    });
   process.exitCode = await run(argv, { signal: controller.signal });
 }

@@ -35,6 +35,11 @@ const WorkerEnv = Type.Object({
   /** Messages handed to the sandbox per call. */
   WEIR_WORKER_SANDBOX_CHUNK: Int(500, 1),
   /**
+   * ...and at most this many bytes of values per call (at least one message). Each call's values are
+   * copied into an isolate and live there until it returns: 500 OTLP JSON messages are ~40 MB.
+   */
+  WEIR_WORKER_SANDBOX_CHUNK_BYTES: Int(8 * 1024 * 1024, 1024),
+  /**
    * Sandbox isolates per pipeline (each on its own thread, `memory_mb` each): partitions processed
    * at the same time run their handler batches in parallel. Capped by the partition concurrency.
    */

@@ -37,7 +37,7 @@ import {
   pendingMetadata,
 } from "./pipeline/batch.ts";
 import { DeadLetters, deliverRows, sleep } from "./pipeline/deliver.ts";
-import { HandlerStage, isRetryAfter } from "./pipeline/handle.ts";
+import { chunkEnd, HandlerStage, isRetryAfter } from "./pipeline/handle.ts";
 import { KafkaSource } from "./pipeline/kafka-source.ts";
 import { PartitionState } from "./pipeline/partition.ts";
 import type { SourceBatch, SourceMessage } from "./pipeline/source.ts";
@@ -48,6 +48,8 @@ export interface RunnerDeps {
   metrics: WorkerMetrics;
   logger: Logger;
   sandboxChunk: number;
+  /** Bytes of values per sandbox call, at most (at least one message a call); unbounded when absent. */
+  sandboxChunkBytes?: number;
   /** Isolates per pipeline; partitions processed at the same time share them (default 1). */
   sandboxIsolates?: number;
   partitionConcurrency: number;
@@ -264,10 +266,10 @@ export class PipelineRunner {
       if (!live()) return;
       p.loaded ??= this.loadCommitted(p);
       await p.loaded;
-      const chunk = this.deps.sandboxChunk;
       for (let i = 0; i < b.messages.length; ) {
         if (!live()) return;
-        const slice = b.messages.slice(i, i + chunk);
+        const end = chunkEnd(b.messages, i, this.deps.sandboxChunk, this.deps.sandboxChunkBytes);
+        const slice = b.messages.slice(i, end);
         const results = await this.handle(b, slice);
         p.lastProgressAt = Date.now();
         const now = Date.now();

@@ -23,6 +23,8 @@ await runChild(async (opts, rec) => {
     metrics: new WorkerMetrics(),
     logger: pino({ level: "silent" }),
     sandboxChunk: opts.sandboxChunk,
+    // The worker's default (WEIR_WORKER_SANDBOX_CHUNK_BYTES, apps/worker/src/env.ts).
+    sandboxChunkBytes: Number(process.env.WEIR_WORKER_SANDBOX_CHUNK_BYTES) || 8 * 1024 * 1024,
     sandboxIsolates: opts.isolates,
     partitionConcurrency: opts.partitionConcurrency,
     sessionTimeoutMs: 10_000,

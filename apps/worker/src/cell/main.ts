@@ -43,6 +43,7 @@ const host = new CellHost(
     metrics,
     logger: log,
     sandboxChunk: env.WEIR_WORKER_SANDBOX_CHUNK,
+    sandboxChunkBytes: env.WEIR_WORKER_SANDBOX_CHUNK_BYTES,
     sandboxIsolates: env.WEIR_WORKER_ISOLATES,
     partitionConcurrency: env.WEIR_WORKER_PARTITION_CONCURRENCY,
     sessionTimeoutMs: env.WEIR_WORKER_SESSION_TIMEOUT_MS,

@@ -257,3 +257,24 @@ async function waitAlive(ms: number, batch: SourceBatch, signal: AbortSignal, he
   }
   return !signal.aborted && batch.isActive();
 }
+
+/**
+ * Where a sandbox call starting at `start` ends (exclusive): at most `maxMessages` messages and, when
+ * `maxBytes` is set, at most that many bytes of values, but always at least one message.
+ */
+export function chunkEnd(
+  messages: readonly { value: Buffer | null }[],
+  start: number,
+  maxMessages: number,
+  maxBytes?: number,
+): number {
+  const end = Math.min(messages.length, start + maxMessages);
+  if (maxBytes === undefined || start >= end) return end;
+  let bytes = messages[start]!.value?.length ?? 0;
+  let i = start + 1;
+  for (; i < end; i++) {
+    bytes += messages[i]!.value?.length ?? 0;
+    if (bytes > maxBytes) break;
+  }
+  return i;
+}

@@ -41,9 +41,17 @@ if (commandName(argv) === "dev" && !flags.includes("--no-node-snapshot") && proc
   // Passed on as SIGTERM, so that a signal sent to this process alone stops the child too. Ctrl-C on
   // a terminal reaches both (one process group): the child counts only SIGINTs as Ctrl-C presses, so
   // the copy passed on, however late it arrives on a busy machine, is never taken for a second press.
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => child.kill("SIGTERM"));
+  // A child that had already stopped (a terminal's Ctrl-C reached it too) and was exiting when that
+  // SIGTERM came ends by the signal itself: after a stop was asked, that is the stop, exit 0.
+  let stopAsked = false;
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
+    process.on(sig, () => {
+      stopAsked = true;
+      child.kill("SIGTERM");
+    });
   child.on("exit", (code, signal) => {
-    process.exitCode = code ?? (signal === "SIGINT" ? 130 : 1);
+    if (code !== null) process.exitCode = code;
+    else process.exitCode = signal === "SIGTERM" && stopAsked ? 0 : signal === "SIGINT" ? 130 : 1;
   });
 } else {
   const controller = new AbortController();

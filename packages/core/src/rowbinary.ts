@@ -266,39 +266,10 @@ export class ByteWriter {
   }
   /** UTF-8 bytes of `s` (lone surrogates become U+FFFD), no length prefix; returns the byte count. */
   utf8(s: string): number {
-    const len = s.length;
-    this.ensure(len * 3);
-    const buf = this.buf;
+    this.ensure(s.length * 3);
     const start = this.pos;
-    let n = start;
-    for (let i = 0; i < len; i++) {
-      let c = s.charCodeAt(i);
-      if (c < 0x80) {
-        buf[n++] = c;
-      } else if (c < 0x800) {
-        buf[n++] = 0xc0 | (c >> 6);
-        buf[n++] = 0x80 | (c & 63);
-      } else {
-        if (c >= 0xd800 && c <= 0xdbff && i + 1 < len) {
-          const d = s.charCodeAt(i + 1);
-          if (d >= 0xdc00 && d <= 0xdfff) {
-            c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-            i++;
-            buf[n++] = 0xf0 | (c >> 18);
-            buf[n++] = 0x80 | ((c >> 12) & 63);
-            buf[n++] = 0x80 | ((c >> 6) & 63);
-            buf[n++] = 0x80 | (c & 63);
-            continue;
-          }
-        }
-        if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
-        buf[n++] = 0xe0 | (c >> 12);
-        buf[n++] = 0x80 | ((c >> 6) & 63);
-        buf[n++] = 0x80 | (c & 63);
-      }
-    }
-    this.pos = n;
-    return n - start;
+    this.pos = utf8Into(s, this.buf, start);
+    return this.pos - start;
   }
   /** A RowBinary String: varint byte length, then the UTF-8 bytes. */
   string(s: string): void {
@@ -740,4 +711,41 @@ export function rowEncoder(columns: RowBinaryColumn[]): RowEncoder {
       throw err;
     }
   };
+}
+
+/**
+ * UTF-8 bytes of `s` written into `buf` from `pos` (lone surrogates become U+FFFD, as TextEncoder
+ * does); returns the position after them. `buf` must have room for `s.length * 3` bytes. Plain JS, no
+ * builtins: it also serves the isolate's TextEncoder and hashes (packages/sandbox/src/isolate/utf8.ts).
+ */
+export function utf8Into(s: string, buf: Uint8Array, pos: number): number {
+  const len = s.length;
+  let n = pos;
+  for (let i = 0; i < len; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      buf[n++] = c;
+    } else if (c < 0x800) {
+      buf[n++] = 0xc0 | (c >> 6);
+      buf[n++] = 0x80 | (c & 63);
+    } else {
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < len) {
+        const d = s.charCodeAt(i + 1);
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          i++;
+          buf[n++] = 0xf0 | (c >> 18);
+          buf[n++] = 0x80 | ((c >> 12) & 63);
+          buf[n++] = 0x80 | ((c >> 6) & 63);
+          buf[n++] = 0x80 | (c & 63);
+          continue;
+        }
+      }
+      if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
+      buf[n++] = 0xe0 | (c >> 12);
+      buf[n++] = 0x80 | ((c >> 6) & 63);
+      buf[n++] = 0x80 | (c & 63);
+    }
+  }
+  return n;
 }

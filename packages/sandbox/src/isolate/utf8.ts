@@ -2,40 +2,14 @@
  * UTF-8 for the isolate (no Node Buffer, no Web APIs in a bare V8 context): encoding into a reused
  * scratch buffer keeps hashing short strings allocation-free.
  */
+import { utf8Into } from "@weir/core/rowbinary";
+
 let scratch = new Uint8Array(1024);
 
 /** Encode `text` as UTF-8 into a shared scratch buffer; valid until the next call. */
 export function utf8Scratch(text: string): { bytes: Uint8Array; length: number } {
   if (text.length * 3 > scratch.length) scratch = new Uint8Array(text.length * 3 + 64);
-  const buf = scratch;
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    let c = text.charCodeAt(i);
-    if (c < 0x80) {
-      buf[n++] = c;
-    } else if (c < 0x800) {
-      buf[n++] = 0xc0 | (c >> 6);
-      buf[n++] = 0x80 | (c & 63);
-    } else {
-      if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-        const d = text.charCodeAt(i + 1);
-        if (d >= 0xdc00 && d <= 0xdfff) {
-          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-          i++;
-          buf[n++] = 0xf0 | (c >> 18);
-          buf[n++] = 0x80 | ((c >> 12) & 63);
-          buf[n++] = 0x80 | ((c >> 6) & 63);
-          buf[n++] = 0x80 | (c & 63);
-          continue;
-        }
-      }
-      if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd; // lone surrogate, as TextEncoder does
-      buf[n++] = 0xe0 | (c >> 12);
-      buf[n++] = 0x80 | ((c >> 6) & 63);
-      buf[n++] = 0x80 | (c & 63);
-    }
-  }
-  return { bytes: buf, length: n };
+  return { bytes: scratch, length: utf8Into(text, scratch, 0) };
 }
 
 /** Encode `text` as a fresh UTF-8 Uint8Array. */
